@@ -1,0 +1,157 @@
+"""Assemble the stand-in head and write it as the files FLAME ships (cached, atomic)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse
+
+from ..assets import ROOT_PARENT
+from . import expressions, shape_space
+from .geometry import Template, build_template, skin
+from .landmarks import contour_vertices, static_landmark_vertices, vertex_embedding
+from .regions import build_regions
+from .rig import PARENTS, joint_regressor, pose_correctives, skinning_weights
+from .spec import JOINT_NAMES, SPEC, VERSION, HeadSpec
+
+MODEL_FILE = "meflow_standin.pkl"
+COMPLETE_MARKER = "COMPLETE"
+N_EXPRESSION_USED = 50  # what TEASER / SMIRK / the dataset use; the file holds 100 like FLAME
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) area-weighted unit vertex normals."""
+    tri = vertices[faces]
+    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    vn = np.zeros_like(vertices)
+    for c in range(3):
+        np.add.at(vn, faces[:, c], fn)
+    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+
+
+def _to_vertices(template: Template, field: np.ndarray) -> np.ndarray:
+    """Map a field over (skin vertices + eye centres) onto all vertices: eyeballs move rigidly."""
+    n_skin = template.grid.n_vertices
+    out = np.zeros((len(template.vertices),) + field.shape[1:])
+    out[:n_skin] = field[:n_skin]
+    for k, members in enumerate(template.eyeball_vertices):
+        out[members] = field[n_skin + k]
+    return out
+
+
+def eyelid_blendshapes(template: Template, spec: HeadSpec) -> np.ndarray:
+    """(2, V, 3) [left, right]: at 1.0 the upper lid meets the lower lid."""
+    grid = template.grid
+    open_skin = template.vertices[: grid.n_vertices]
+    out = np.zeros((2, len(template.vertices), 3))
+    for k, closed in enumerate(((True, False), (False, True))):
+        out[k, : grid.n_vertices] = skin(grid, spec, closed) - open_skin
+    return out
+
+
+def build_model(spec: HeadSpec = SPEC) -> dict:
+    """Everything FLAME's files hold, as numpy arrays (see flame_assets.assets.FlameAssets)."""
+    template = build_template(spec)
+    regions = build_regions(template, spec)
+    j_regressor = joint_regressor(template, spec)
+    joints = j_regressor @ template.vertices
+    normals = vertex_normals(template.vertices, template.faces)
+    n_skin = template.grid.n_vertices
+    region_normals = np.concatenate([normals[:n_skin], np.zeros((2, 3))])
+    shapedirs = np.concatenate([
+        _to_vertices(template, shape_space.shape_directions(regions, region_normals)),
+        _to_vertices(template, expressions.expression_directions(regions, joints[2])),
+    ], axis=2)
+    static = static_landmark_vertices(template)
+    contour = contour_vertices(template, spec)
+    static_faces, static_bary = vertex_embedding(static, template.faces)
+    contour_faces, contour_bary = vertex_embedding(contour, template.faces)
+    return dict(
+        v_template=template.vertices, f=template.faces, shapedirs=shapedirs,
+        posedirs=pose_correctives(template, regions), J_regressor=j_regressor,
+        weights=skinning_weights(template, regions), J=joints,
+        kintree_table=np.stack([np.where(PARENTS < 0, ROOT_PARENT, PARENTS), np.arange(len(PARENTS))]),
+        eyelids=eyelid_blendshapes(template, spec),
+        static_lmk_faces=static_faces, static_lmk_bary=static_bary,
+        dynamic_lmk_faces=contour_faces, dynamic_lmk_bary=contour_bary,
+        uv=template.uv, uv_faces=template.uv_faces,
+    )
+
+
+def _write_obj(path: Path, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, uv_faces: np.ndarray) -> None:
+    lines = ["# MEFlow stand-in head template (open, generated)"]
+    lines += [f"v {x:.7f} {y:.7f} {z:.7f}" for x, y, z in vertices]
+    lines += [f"vt {u:.7f} {v:.7f}" for u, v in uv]
+    lines += [f"f {a + 1}/{ta + 1} {b + 1}/{tb + 1} {c + 1}/{tc + 1}" for (a, b, c), (ta, tb, tc) in zip(faces, uv_faces)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_files(model: dict, out_dir: Path) -> None:
+    """Write FLAME's file set: the model pickle (FLAME keys, sparse J_regressor as FLAME 2020 has
+    it), eyelid .npy files, both landmark embeddings, a UV template OBJ, and a card naming the
+    expression directions."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = expressions.expression_names()
+    flame = {k: model[k] for k in ("v_template", "f", "posedirs", "weights", "J", "kintree_table")}
+    flame["f"] = flame["f"].astype(np.uint32)
+    flame["shapedirs"] = model["shapedirs"].astype(np.float32)  # halves the file; FLAME stores float64
+    flame["posedirs"] = model["posedirs"].astype(np.float32)
+    flame["J_regressor"] = scipy.sparse.csc_matrix(model["J_regressor"])
+    flame["bs_style"], flame["bs_type"] = "lbs", "lrotmin"
+    flame["expression_names"] = names
+    with open(out_dir / MODEL_FILE, "wb") as fh:
+        pickle.dump(flame, fh, protocol=4)
+    np.save(out_dir / "l_eyelid.npy", model["eyelids"][0].astype(np.float32))
+    np.save(out_dir / "r_eyelid.npy", model["eyelids"][1].astype(np.float32))
+    with open(out_dir / "flame_static_embedding.pkl", "wb") as fh:
+        pickle.dump({"lmk_face_idx": model["static_lmk_faces"].astype(np.uint32), "lmk_b_coords": model["static_lmk_bary"]}, fh, protocol=2)
+    np.save(out_dir / "flame_dynamic_embedding.npy",
+            np.array({"lmk_face_idx": model["dynamic_lmk_faces"], "lmk_b_coords": model["dynamic_lmk_bary"]}, dtype=object),
+            allow_pickle=True)
+    _write_obj(out_dir / "head_template.obj", model["v_template"], model["f"], model["uv"], model["uv_faces"])
+    card = {
+        "model": "MEFlow stand-in head", "version": VERSION, "licence": "CC0 (generated by code in this repository)",
+        "joints": list(JOINT_NAMES), "expression_directions": expressions.action_table(),
+        "shape_directions_named": list(shape_space.NAMED_SHAPES),
+    }
+    (out_dir / "standin_card.json").write_text(json.dumps(card, indent=1))
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("MEFLOW_CACHE", Path.home() / ".cache" / "meflow")).expanduser()
+
+
+def generator_digest() -> str:
+    """Hash of the generator's source: a changed generator never reuses a stale cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def ensure_standin(cache_dir: Path | None = None) -> Path:
+    """The folder holding the stand-in's files, generating them on first use. Safe when several
+    processes race: each builds in a private folder and only one rename wins."""
+    root = (cache_dir or default_cache_dir()) / f"standin-v{VERSION}-{generator_digest()}"
+    if (root / COMPLETE_MARKER).exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".standin-", dir=root.parent))
+    try:
+        write_files(build_model(), staging)
+        (staging / COMPLETE_MARKER).write_text("ok\n")
+        try:
+            staging.rename(root)
+        except OSError:
+            if not (root / COMPLETE_MARKER).exists():  # a torn folder from a killed run: replace it
+                shutil.rmtree(root, ignore_errors=True)
+                staging.rename(root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root

@@ -1,0 +1,18 @@
+"""`meflow`: one command line for the whole factory; one sub-command group per area."""
+from __future__ import annotations
+
+import typer
+
+from .assets_cli import app as assets_app
+
+app = typer.Typer(help="MEFlow: synthetic micro-expression flow data and the models trained on it.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(assets_app, name="assets")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Shared fixtures. Every test session gets its own cache, so the stand-in is generated fresh."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.pop("MEFLOW_FLAME_DIR", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def meflow_cache(tmp_path_factory) -> Path:
+    cache = tmp_path_factory.mktemp("meflow-cache")
+    os.environ["MEFLOW_CACHE"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def standin_dir(meflow_cache) -> Path:
+    from flame_assets.standin.build import ensure_standin
+
+    return ensure_standin(meflow_cache)
+
+
+@pytest.fixture(scope="session")
+def standin_assets(standin_dir):
+    from flame_assets.assets import load_assets
+
+    return load_assets(standin_dir)
+
+
+@pytest.fixture(scope="session")
+def standin_model(standin_assets, meflow_cache):
+    from flame_assets.model import FaceModel
+
+    return FaceModel(standin_assets, cache_dir=meflow_cache)
+
+
+@pytest.fixture(scope="session")
+def tiny_flame():
+    from flame_fixture import tiny_flame_model
+
+    return tiny_flame_model()
