@@ -202,36 +202,42 @@ def _as(arr, dtype, shape: tuple, path: Path, key: str, n_faces: int | None = No
     return arr
 
 
+# role -> [(field, key in the file, dtype, shape, indexes faces)]. FLAME ships the 51 static and
+# the 79 x 17 contour embeddings in two files; DECA packs both into landmark_embedding.npy.
+_STATIC = (N_STATIC_LANDMARKS,)
+_CONTOUR = (N_YAW_BINS, N_CONTOUR_LANDMARKS)
+EMBEDDING_FORMATS: dict[str, list[tuple[str, str, type, tuple, bool]]] = {
+    "deca_embedding": [
+        ("static_lmk_faces", "static_lmk_faces_idx", np.int64, _STATIC, True),
+        ("static_lmk_bary", "static_lmk_bary_coords", np.float64, _STATIC + (3,), False),
+        ("dynamic_lmk_faces", "dynamic_lmk_faces_idx", np.int64, _CONTOUR, True),
+        ("dynamic_lmk_bary", "dynamic_lmk_bary_coords", np.float64, _CONTOUR + (3,), False),
+    ],
+    "static_embedding": [
+        ("static_lmk_faces", "lmk_face_idx", np.int64, _STATIC, True),
+        ("static_lmk_bary", "lmk_b_coords", np.float64, _STATIC + (3,), False),
+    ],
+    "dynamic_embedding": [
+        ("dynamic_lmk_faces", "lmk_face_idx", np.int64, _CONTOUR, True),
+        ("dynamic_lmk_bary", "lmk_b_coords", np.float64, _CONTOUR + (3,), False),
+    ],
+}
+
+
 def _landmark_embedding(files: AssetFiles, n_faces: int) -> dict:
-    """Static (51) and dynamic contour (79 x 17) embeddings from FLAME's or DECA's files."""
+    """Static (51) and contour (79 x 17) embeddings from DECA's file, else FLAME's two files."""
+    roles = ["deca_embedding"] if "deca_embedding" in files.optional else ["static_embedding", "dynamic_embedding"]
     out: dict = {}
-    if "deca_embedding" in files.optional:
-        path = files.optional["deca_embedding"]
-        emb = _load_optional(path, "landmark embedding")
-        try:
-            out["static_lmk_faces"] = _as(emb["static_lmk_faces_idx"], np.int64, (N_STATIC_LANDMARKS,), path, "static_lmk_faces_idx", n_faces)
-            out["static_lmk_bary"] = _as(emb["static_lmk_bary_coords"], np.float64, (N_STATIC_LANDMARKS, 3), path, "static_lmk_bary_coords")
-            out["dynamic_lmk_faces"] = _as(emb["dynamic_lmk_faces_idx"], np.int64, (N_YAW_BINS, N_CONTOUR_LANDMARKS), path, "dynamic_lmk_faces_idx", n_faces)
-            out["dynamic_lmk_bary"] = _as(emb["dynamic_lmk_bary_coords"], np.float64, (N_YAW_BINS, N_CONTOUR_LANDMARKS, 3), path, "dynamic_lmk_bary_coords")
-        except (KeyError, TypeError) as err:
-            raise AssetError(f"{path.name} lacks {err}: not DECA's landmark_embedding.npy") from None
-        return out
-    if "static_embedding" in files.optional:
-        path = files.optional["static_embedding"]
-        emb = _load_optional(path, "static landmark embedding")
-        try:
-            out["static_lmk_faces"] = _as(emb["lmk_face_idx"], np.int64, (N_STATIC_LANDMARKS,), path, "lmk_face_idx", n_faces)
-            out["static_lmk_bary"] = _as(emb["lmk_b_coords"], np.float64, (N_STATIC_LANDMARKS, 3), path, "lmk_b_coords")
-        except (KeyError, TypeError) as err:
-            raise AssetError(f"{path.name} lacks {err}: not flame_static_embedding.pkl") from None
-    if "dynamic_embedding" in files.optional:
-        path = files.optional["dynamic_embedding"]
-        emb = _load_optional(path, "contour landmark embedding")
-        try:
-            out["dynamic_lmk_faces"] = _as(emb["lmk_face_idx"], np.int64, (N_YAW_BINS, N_CONTOUR_LANDMARKS), path, "lmk_face_idx", n_faces)
-            out["dynamic_lmk_bary"] = _as(emb["lmk_b_coords"], np.float64, (N_YAW_BINS, N_CONTOUR_LANDMARKS, 3), path, "lmk_b_coords")
-        except (KeyError, TypeError) as err:
-            raise AssetError(f"{path.name} lacks {err}: not flame_dynamic_embedding.npy") from None
+    for role in roles:
+        if role not in files.optional:
+            continue
+        path = files.optional[role]
+        data = _load_optional(path, "landmark embedding")
+        for field, key, dtype, shape, indexes_faces in EMBEDDING_FORMATS[role]:
+            try:
+                out[field] = _as(data[key], dtype, shape, path, key, n_faces if indexes_faces else None)
+            except (KeyError, TypeError, IndexError) as err:
+                raise AssetError(f"{path.name} lacks {err}: not a landmark embedding of this kind") from None
     return out
 
 

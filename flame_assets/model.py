@@ -64,7 +64,15 @@ class FaceModel(nn.Module):
 
     @property
     def faces(self) -> np.ndarray:
+        """(F, 3) triangle vertex indices."""
         return self.assets.faces
+
+    @property
+    def uv(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """UV coordinates (T, 2) and per-face UV indices (F, 3), when the files carry them."""
+        if self.assets.uv_coords is None:
+            return None
+        return self.assets.uv_coords, self.assets.uv_faces
 
     def _param(self, value: torch.Tensor | None, batch: int, width: int, name: str, max_width: int | None = None) -> torch.Tensor:
         dtype, device = self.eyelid_dirs.dtype, self.eyelid_dirs.device

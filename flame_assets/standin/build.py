@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse
 
 from ..assets import ROOT_PARENT
+from ..cache import atomic_folder, default_cache_dir
 from . import expressions, shape_space
 from .geometry import Template, build_template, skin
 from .landmarks import contour_vertices, static_landmark_vertices, vertex_embedding
@@ -21,7 +19,6 @@ from .rig import PARENTS, joint_regressor, pose_correctives, skinning_weights
 from .spec import JOINT_NAMES, SPEC, VERSION, HeadSpec
 
 MODEL_FILE = "meflow_standin.pkl"
-COMPLETE_MARKER = "COMPLETE"
 N_EXPRESSION_USED = 50  # what TEASER / SMIRK / the dataset use; the file holds 100 like FLAME
 
 
@@ -123,10 +120,6 @@ def write_files(model: dict, out_dir: Path) -> None:
     (out_dir / "standin_card.json").write_text(json.dumps(card, indent=1))
 
 
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("MEFLOW_CACHE", Path.home() / ".cache" / "meflow")).expanduser()
-
-
 def generator_digest() -> str:
     """Hash of the generator's source: a changed generator never reuses a stale cache."""
     digest = hashlib.sha256()
@@ -137,21 +130,6 @@ def generator_digest() -> str:
 
 def ensure_standin(cache_dir: Path | None = None) -> Path:
     """The folder holding the stand-in's files, generating them on first use. Safe when several
-    processes race: each builds in a private folder and only one rename wins."""
+    processes race (see atomic_folder)."""
     root = (cache_dir or default_cache_dir()) / f"standin-v{VERSION}-{generator_digest()}"
-    if (root / COMPLETE_MARKER).exists():
-        return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".standin-", dir=root.parent))
-    try:
-        write_files(build_model(), staging)
-        (staging / COMPLETE_MARKER).write_text("ok\n")
-        try:
-            staging.rename(root)
-        except OSError:
-            if not (root / COMPLETE_MARKER).exists():  # a torn folder from a killed run: replace it
-                shutil.rmtree(root, ignore_errors=True)
-                staging.rename(root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return root
+    return atomic_folder(root, lambda folder: write_files(build_model(), folder))
