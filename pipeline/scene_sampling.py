@@ -1,0 +1,99 @@
+"""Sample a SceneSpec (camera, lights, background, skin, glasses) from a render profile."""
+from __future__ import annotations
+
+import numpy as np
+
+from render.backgrounds import BackgroundSpec, srgb_to_linear
+from render.camera import SENSOR_WIDTH_MM, look_at
+from render.scene_spec import LightSpec, SceneSpec
+
+from .meshes import StateGeometry
+from .recipe import RenderProfile
+
+HEAD_HEIGHT_PER_BROW_TO_CHIN = 1.9  # crown-to-chin over brow-to-chin, adult average
+FRAMING_RAISE = 0.08  # aim a little above the landmark centre, towards the forehead
+LIGHT_AZIMUTH_DEG = 80.0
+LIGHT_ELEVATION_DEG = (-20.0, 70.0)
+LIGHT_DISTANCE_M = (0.6, 1.5)
+SUN_ANGLE_RAD = (0.02, 0.3)
+IRIS_COLOURS = ("#3b2418", "#5a3a22", "#6b7f3a", "#4a6d8c", "#7a8a99", "#2a1a10")
+BACKGROUND_SCALE = (3.0, 12.0)
+
+
+def hex_to_linear(colour: str) -> np.ndarray:
+    return srgb_to_linear(np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0)
+
+
+def blackbody_rgb(kelvin: float) -> np.ndarray:
+    """Approximate linear RGB (max component 1) of a black body at `kelvin` (1000-40000 K),
+    from Tanner Helland's fit to the CIE colour-matching tables."""
+    t = kelvin / 100.0
+    r = 255.0 if t <= 66 else 329.698727446 * (t - 60) ** -0.1332047592
+    g = 99.4708025861 * np.log(t) - 161.1195681661 if t <= 66 else 288.1221695283 * (t - 60) ** -0.0755148492
+    b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5177312231 * np.log(t - 10) - 305.0447927307)
+    rgb = srgb_to_linear(np.clip([r, g, b], 0.0, 255.0) / 255.0)
+    return rgb / rgb.max()
+
+
+def _direction(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
+    """Unit vector from the face towards a viewer at this azimuth (about +y) and elevation."""
+    az, el = np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg)
+    return np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
+
+
+def frame_face(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """Aim point (3,) and head height (m) from the 68 onset landmarks."""
+    brows, chin = landmarks[17:27].mean(0), landmarks[8]
+    head_height = HEAD_HEIGHT_PER_BROW_TO_CHIN * np.linalg.norm(brows - chin)
+    target = landmarks.mean(0) + FRAMING_RAISE * head_height * (brows - chin) / np.linalg.norm(brows - chin)
+    return target, head_height
+
+
+def _lights(profile: RenderProfile, rng: np.random.Generator, target: np.ndarray) -> tuple[LightSpec, ...]:
+    spec = profile.lighting
+    lights = []
+    for _ in range(int(rng.integers(spec.count[0], spec.count[1] + 1))):
+        kind = str(rng.choice(spec.types))
+        direction = _direction(rng.uniform(-LIGHT_AZIMUTH_DEG, LIGHT_AZIMUTH_DEG), rng.uniform(*LIGHT_ELEVATION_DEG))
+        location = target + rng.uniform(*LIGHT_DISTANCE_M) * direction
+        colour = blackbody_rgb(rng.uniform(*spec.temperature_k))
+        if kind == "SUN":
+            size, power = rng.uniform(*SUN_ANGLE_RAD), rng.uniform(*spec.sun_strength)
+        else:
+            size, power = rng.uniform(*spec.size_m), rng.uniform(*spec.power_w)
+        lights.append(LightSpec(kind, tuple(location), float(size), tuple(colour), float(power)))
+    return tuple(lights)
+
+
+def _background(profile: RenderProfile, rng: np.random.Generator, images: list[str]) -> BackgroundSpec:
+    kind = str(rng.choice(profile.background.kinds))
+    colours = tuple(tuple(srgb_to_linear(rng.random(3))) for _ in range(2))
+    image = images[int(rng.integers(len(images)))] if kind == "images" and images else ""
+    return BackgroundSpec(kind=kind, colors=colours, angle=float(rng.uniform(0, 2 * np.pi)),
+                          scale=float(rng.uniform(*BACKGROUND_SCALE)), seed=int(rng.integers(2**31)), image=image)
+
+
+def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateGeometry,
+                 cycles_seed: int, background_images: list[str] | None = None, texture: str = "") -> SceneSpec:
+    """The look of one sample; the camera frames the onset face."""
+    target, head_height = frame_face(onset.landmarks)
+    focal = rng.uniform(*profile.focal_mm)
+    fill = rng.uniform(*profile.face_fill)
+    focal_px = focal / SENSOR_WIDTH_MM * profile.width
+    distance = focal_px * head_height / (fill * profile.height)
+    jitter_az, jitter_el = profile.camera_jitter_deg
+    eye = target + distance * _direction(rng.uniform(-jitter_az, jitter_az), rng.uniform(-jitter_el, jitter_el))
+    tones = np.array([hex_to_linear(t) for t in profile.skin_tones])
+    position = rng.uniform(0, len(tones) - 1)  # anywhere along the palette, light to dark
+    i = min(int(position), len(tones) - 2) if len(tones) > 1 else 0
+    skin = tones[i] + (position - i) * (tones[min(i + 1, len(tones) - 1)] - tones[i])
+    return SceneSpec(
+        width=profile.width, height=profile.height, focal_mm=float(focal), world_from_camera=look_at(eye, target),
+        lights=_lights(profile, rng, target), ambient=float(rng.uniform(*profile.lighting.ambient)),
+        sky=bool(rng.random() < profile.lighting.sky_probability),
+        sun_direction=tuple(_direction(rng.uniform(-90, 90), rng.uniform(10, 80))),
+        background=_background(profile, rng, background_images or []), skin_tone=tuple(skin),
+        iris_color=tuple(hex_to_linear(str(rng.choice(IRIS_COLOURS)))),
+        glasses=bool(rng.random() < profile.glasses_probability), samples=profile.samples,
+        denoise=profile.denoise, seed=cycles_seed, texture=texture,
+    )

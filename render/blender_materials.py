@@ -1,0 +1,140 @@
+"""Cycles materials for the head, eyes and glasses. Every material writes the same two AOVs
+(the facial and head target positions, from per-vertex attributes), so one 1-sample data layer
+yields exact ground truth for whatever surface the camera sees first."""
+from __future__ import annotations
+
+import bpy
+
+TARGET_ATTRIBUTES = ("facial_target", "head_target")
+EYE_ANGLE_ATTRIBUTE = "eye_angle"
+PUPIL_RADIANS, IRIS_RADIANS = 0.16, 0.42  # angles from the eyeball's forward pole
+SKIN_NOISE_SCALE = 180.0  # pores and blotches per metre of object space
+SKIN_NOISE_MIX = 0.25
+SKIN_ROUGHNESS = 0.45
+SKIN_SUBSURFACE = 0.12
+SKIN_SUBSURFACE_RADIUS = (0.004, 0.0015, 0.001)  # metres, red scatters furthest
+WORLD_MAP_RESOLUTION = 64
+
+
+def _nodes(material: bpy.types.Material):
+    material.use_nodes = True
+    tree = material.node_tree
+    tree.nodes.clear()
+    out = tree.nodes.new("ShaderNodeOutputMaterial")
+    return tree, out
+
+
+def _add_target_aovs(tree) -> None:
+    for name in TARGET_ATTRIBUTES:
+        attribute = tree.nodes.new("ShaderNodeAttribute")
+        attribute.attribute_name = name
+        aov = tree.nodes.new("ShaderNodeOutputAOV")
+        aov.aov_name = name
+        tree.links.new(attribute.outputs["Vector"], aov.inputs["Color"])
+
+
+def skin_material(texture_image: bpy.types.Image) -> tuple[bpy.types.Material, dict]:
+    """Principled skin: a UV texture when the sample has one, else its tone times fine noise.
+    Returns the material and the nodes a sample changes (tone, texture switch)."""
+    material = bpy.data.materials.new("skin")
+    tree, out = _nodes(material)
+    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    bsdf.inputs["Roughness"].default_value = SKIN_ROUGHNESS
+    bsdf.inputs["Subsurface Weight"].default_value = SKIN_SUBSURFACE
+    bsdf.inputs["Subsurface Radius"].default_value = SKIN_SUBSURFACE_RADIUS
+    tone = tree.nodes.new("ShaderNodeRGB")
+    noise = tree.nodes.new("ShaderNodeTexNoise")
+    noise.inputs["Scale"].default_value = SKIN_NOISE_SCALE
+    coords = tree.nodes.new("ShaderNodeTexCoord")
+    tree.links.new(coords.outputs["Object"], noise.inputs["Vector"])
+    procedural = tree.nodes.new("ShaderNodeMix")
+    procedural.data_type, procedural.blend_type = "RGBA", "MULTIPLY"
+    procedural.inputs["Factor"].default_value = SKIN_NOISE_MIX
+    tree.links.new(tone.outputs["Color"], procedural.inputs["A"])
+    tree.links.new(noise.outputs["Color"], procedural.inputs["B"])
+    texture = tree.nodes.new("ShaderNodeTexImage")
+    texture.image = texture_image
+    switch = tree.nodes.new("ShaderNodeMix")
+    switch.data_type = "RGBA"
+    tree.links.new(procedural.outputs["Result"], switch.inputs["A"])
+    tree.links.new(texture.outputs["Color"], switch.inputs["B"])
+    tree.links.new(switch.outputs["Result"], bsdf.inputs["Base Color"])
+    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    _add_target_aovs(tree)
+    return material, {"tone": tone, "use_texture": switch.inputs["Factor"]}
+
+
+def eye_material() -> tuple[bpy.types.Material, dict]:
+    """Pupil, iris and sclera from the angle to the eyeball's forward pole; a wet clear coat.
+    The ramp runs over angle / pi; the iris stops are recoloured per sample."""
+    import math
+
+    material = bpy.data.materials.new("eye")
+    tree, out = _nodes(material)
+    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    bsdf.inputs["Roughness"].default_value = 0.3
+    bsdf.inputs["Coat Weight"].default_value = 1.0
+    bsdf.inputs["Coat Roughness"].default_value = 0.02
+    angle = tree.nodes.new("ShaderNodeAttribute")
+    angle.attribute_name = EYE_ANGLE_ATTRIBUTE
+    unit = tree.nodes.new("ShaderNodeMath")
+    unit.operation = "DIVIDE"
+    unit.inputs[1].default_value = math.pi
+    ramp = tree.nodes.new("ShaderNodeValToRGB")
+    stops = ramp.color_ramp.elements
+    pupil, iris, sclera = (0.005, 0.005, 0.005, 1.0), (0.2, 0.1, 0.05, 1.0), (0.8, 0.78, 0.75, 1.0)
+    stops[0].position, stops[0].color = 0.0, pupil
+    stops[1].position, stops[1].color = 1.0, sclera
+    for position, colour in ((PUPIL_RADIANS / math.pi, pupil), (PUPIL_RADIANS / math.pi + 0.01, iris),
+                             (IRIS_RADIANS / math.pi, iris), (IRIS_RADIANS / math.pi + 0.02, sclera)):
+        stops.new(position).color = colour
+    tree.links.new(angle.outputs["Fac"], unit.inputs[0])
+    tree.links.new(unit.outputs["Value"], ramp.inputs["Fac"])
+    tree.links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
+    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    _add_target_aovs(tree)
+    return material, {"ramp": ramp.color_ramp, "iris_positions": (PUPIL_RADIANS / math.pi + 0.01, IRIS_RADIANS / math.pi)}
+
+
+def glasses_materials() -> tuple[bpy.types.Material, bpy.types.Material]:
+    frame = bpy.data.materials.new("glasses_frame")
+    tree, out = _nodes(frame)
+    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    bsdf.inputs["Base Color"].default_value = (0.02, 0.02, 0.025, 1)
+    bsdf.inputs["Metallic"].default_value = 0.6
+    bsdf.inputs["Roughness"].default_value = 0.25
+    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    _add_target_aovs(tree)
+    lens = bpy.data.materials.new("glasses_lens")
+    tree, out = _nodes(lens)
+    glass = tree.nodes.new("ShaderNodeBsdfGlass")
+    glass.inputs["IOR"].default_value = 1.5
+    glass.inputs["Roughness"].default_value = 0.0
+    tree.links.new(glass.outputs["BSDF"], out.inputs["Surface"])
+    _add_target_aovs(tree)
+    return frame, lens
+
+
+def world(scene: bpy.types.Scene) -> dict:
+    """A uniform ambient colour or an analytic sky, with adjustable strength."""
+    w = bpy.data.worlds.new("world")
+    scene.world = w
+    # A smooth sky needs only a coarse importance map; the default one costs ~0.15 s per layer.
+    w.cycles.sampling_method = "MANUAL"
+    w.cycles.sample_map_resolution = WORLD_MAP_RESOLUTION
+    w.use_nodes = True
+    tree = w.node_tree
+    tree.nodes.clear()
+    out = tree.nodes.new("ShaderNodeOutputWorld")
+    background = tree.nodes.new("ShaderNodeBackground")
+    sky = tree.nodes.new("ShaderNodeTexSky")
+    sky.sky_type = "HOSEK_WILKIE"
+    flat = tree.nodes.new("ShaderNodeRGB")
+    flat.outputs["Color"].default_value = (0.8, 0.8, 0.82, 1)
+    mix = tree.nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    tree.links.new(flat.outputs["Color"], mix.inputs["A"])
+    tree.links.new(sky.outputs["Color"], mix.inputs["B"])
+    tree.links.new(mix.outputs["Result"], background.inputs["Color"])
+    tree.links.new(background.outputs["Background"], out.inputs["Surface"])
+    return {"strength": background.inputs["Strength"], "use_sky": mix.inputs["Factor"], "sky": sky}

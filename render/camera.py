@@ -1,0 +1,82 @@
+"""Pinhole camera matching Blender's perspective camera (sensor fit horizontal), pure numpy.
+
+Image convention (DESIGN): pixel (row i, col j) has its centre at x = j, y = i; x right, y down.
+Blender's camera looks along its local -Z with +Y up, which is what `look_at` builds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SENSOR_WIDTH_MM = 36.0
+
+
+@dataclass(frozen=True)
+class Camera:
+    """width, height in pixels; focal_mm over a sensor_mm-wide sensor; world_from_camera (4, 4)."""
+
+    width: int
+    height: int
+    focal_mm: float
+    world_from_camera: np.ndarray
+    sensor_mm: float = SENSOR_WIDTH_MM
+
+    @property
+    def focal_px(self) -> float:
+        return self.focal_mm / self.sensor_mm * self.width
+
+    @property
+    def location(self) -> np.ndarray:
+        return self.world_from_camera[:3, 3]
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        """(..., 3) world points -> (..., 3) camera coordinates (visible points have z < 0)."""
+        rot, loc = self.world_from_camera[:3, :3], self.world_from_camera[:3, 3]
+        return (np.asarray(points, np.float64) - loc) @ rot
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """(..., 3) world points -> (..., 2) pixel coordinates (x, y) in the pixel-centre convention."""
+        c = self.to_camera(points)
+        depth = -c[..., 2]
+        x = 0.5 * self.width + self.focal_px * c[..., 0] / depth - 0.5
+        y = 0.5 * self.height - self.focal_px * c[..., 1] / depth - 0.5
+        return np.stack([x, y], -1)
+
+    def pixel_rays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Origin (3,) and unit directions (H, W, 3) of the rays through every pixel centre."""
+        j, i = np.meshgrid(np.arange(self.width), np.arange(self.height))
+        d_cam = np.stack([(j + 0.5 - 0.5 * self.width) / self.focal_px,
+                          -(i + 0.5 - 0.5 * self.height) / self.focal_px,
+                          -np.ones_like(j, dtype=np.float64)], -1)
+        d = d_cam @ self.world_from_camera[:3, :3].T
+        return self.location.copy(), d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 1.0, 0.0])) -> np.ndarray:
+    """(4, 4) world_from_camera for a camera at `eye` looking at `target` (-Z forward, +Y up)."""
+    eye, target = np.asarray(eye, np.float64), np.asarray(target, np.float64)
+    back = eye - target
+    back /= np.linalg.norm(back)
+    right = np.cross(up, back)
+    right /= np.linalg.norm(right)
+    true_up = np.cross(back, right)
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = right, true_up, back, eye
+    return m
+
+
+def pixel_grid(height: int, width: int) -> np.ndarray:
+    """(H, W, 2) pixel-centre coordinates (x = j, y = i)."""
+    j, i = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
+    return np.stack([j, i], -1)
+
+
+def flow_from_targets(camera: Camera, targets: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Forward flow (H, W, 2) float32: where the surface seen at each pixel centre goes.
+
+    targets (H, W, 3): world position, in the target state, of the point seen at each pixel;
+    mask (H, W) bool: foreground. Background flow is exactly zero.
+    """
+    flow = camera.project(targets) - pixel_grid(*mask.shape)
+    return np.where(mask[..., None], flow, 0.0).astype(np.float32)

@@ -1,0 +1,51 @@
+"""What one sample's scene looks like, as plain data (no bpy): the pipeline samples it from a
+recipe, the Blender backend realises it. Kept apart so scenes can be stored, compared and replayed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backgrounds import BackgroundSpec
+
+
+@dataclass(frozen=True)
+class LightSpec:
+    """kind AREA | POINT | SUN; location (3,) world; size in metres (sun: angular diameter, rad);
+    color (3,) linear RGB; power in watts (sun: strength, W/m^2)."""
+
+    kind: str
+    location: tuple[float, float, float]
+    size: float
+    color: tuple[float, float, float]
+    power: float
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """Everything about the look of a sample except the meshes."""
+
+    width: int
+    height: int
+    focal_mm: float
+    world_from_camera: np.ndarray  # (4, 4)
+    lights: tuple[LightSpec, ...]
+    ambient: float
+    sky: bool
+    sun_direction: tuple[float, float, float]
+    background: BackgroundSpec
+    skin_tone: tuple[float, float, float]  # linear RGB
+    iris_color: tuple[float, float, float]
+    glasses: bool
+    samples: int
+    denoise: bool
+    seed: int  # Cycles' sampling seed
+    texture: str = ""  # UV texture image; empty: procedural skin
+    extras: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("world_from_camera", "lights", "background")}
+        out["world_from_camera"] = np.asarray(self.world_from_camera).tolist()
+        out["lights"] = [vars(light) for light in self.lights]
+        out["background"] = vars(self.background)
+        return out

@@ -1,0 +1,95 @@
+"""Recipes load and validate; sampled scales follow the recipe; eq. 1-3 scale the right parameters."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.distributions import RecipeError
+from pipeline.face_params import FaceParams, three_states
+from pipeline.recipe import load_recipe, parse_recipe, resolve_recipe_path
+from pipeline.schedule import sample_scales
+from pipeline.seeds import sample_rngs
+
+N_DRAWS = 20000
+
+
+@pytest.fixture(scope="module")
+def v1():
+    return load_recipe("meflow-v1")
+
+
+def test_shipped_recipes(v1):
+    smoke = load_recipe("smoke")
+    assert v1.render.height >= 480 and v1.render.width >= 400  # MELLM's training crops fit
+    assert smoke.render.width * smoke.render.height < v1.render.width * v1.render.height
+    assert smoke.schedule == v1.schedule and len(v1.hash) == 64 and v1.hash != smoke.hash
+
+
+def test_scales_follow_the_paper_schedule(v1):
+    scales = [sample_scales(v1.schedule, sample_rngs(v1.seed, k)["schedule"]) for k in range(N_DRAWS)]
+    on_e = np.array([s.onset_expression for s in scales])
+    on_p = np.array([s.onset_pose for s in scales])
+    d_e = np.array([s.apex_expression for s in scales]) - on_e
+    d_p = np.array([s.apex_pose for s in scales]) - on_p
+    for onset in (on_e, on_p):
+        assert onset.min() >= 0 and onset.max() <= 0.3
+        np.testing.assert_allclose(np.quantile(onset, [0.25, 0.5, 0.75]), [0.075, 0.15, 0.225], atol=0.006)
+    assert d_e.min() >= 0.03 and d_e.max() <= 0.25
+    assert abs((d_e < 0.1).mean() - 0.85) < 0.01
+    assert d_p.min() >= 0.0 and d_p.max() <= 0.1
+    assert abs((d_p < 0.03).mean() - 0.95) < 0.006
+    assert abs(np.corrcoef(on_e, d_e)[0, 1]) < 0.03  # increments independent of the onset
+
+
+def test_every_choice_depends_only_on_seed_and_index():
+    a = [sample_rngs(5, k)["scene"].random() for k in (3, 1, 2)]
+    b = [sample_rngs(5, k)["scene"].random() for k in (1, 2, 3)]
+    assert a == [b[2], b[0], b[1]]
+    assert sample_rngs(5, 1)["scene"].random() != sample_rngs(6, 1)["scene"].random()
+    assert sample_rngs(5, 1)["scene"].random() != sample_rngs(5, 1)["schedule"].random()
+
+
+def test_three_states_follow_equations_1_to_3():
+    from pipeline.schedule import Scales
+
+    rng = np.random.default_rng(0)
+    face = FaceParams(shape=rng.normal(size=300), expression=rng.normal(size=50), jaw=np.array([0.2, 0, 0]),
+                      pose=np.array([0.1, 0.4, 0.05]), eyelids=np.array([0.5, 0.4]))
+    states = three_states(face, Scales(0.1, 0.2, 0.15, 0.25))
+    for s in states.values():
+        np.testing.assert_array_equal(s.shape, face.shape)  # identity is never scaled
+    np.testing.assert_allclose(states["onset"].expression, 0.1 * face.expression)
+    np.testing.assert_allclose(states["onset"].eyelids, 0.1 * face.eyelids)
+    np.testing.assert_allclose(states["onset"].pose, 0.2 * face.pose)
+    np.testing.assert_allclose(states["head"].jaw, 0.1 * face.jaw)  # onset expression ...
+    np.testing.assert_allclose(states["head"].pose, 0.25 * face.pose)  # ... apex head pose
+    np.testing.assert_allclose(states["apex"].expression, 0.15 * face.expression)
+    np.testing.assert_allclose(states["apex"].pose, 0.25 * face.pose)
+
+
+def _mutate(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("samples = 64", "samples = 0", r"\[render\] samples must be an integer >= 1"),
+    ("width = 512", "width = 512.5", r"\[render\] width must be an integer"),
+    ('device = "CPU"', 'device = "TPU"', r"\[render\] device must be one of"),
+    ("probabilities = [0.85, 0.15]", "probabilities = [0.85, 0.25]", r"apex_expression_increment.probabilities must be >= 0 and sum to 1"),
+    ("edges = [0.03, 0.1, 0.25]", "edges = [0.03, 0.3, 0.25]", r"edges must increase"),
+    ("onset_pose = { uniform = [0.0, 0.3] }", "onset_pose = { normal = [0.0, 0.3] }", r"unknown distribution 'normal'"),
+    ("count = [1, 3]", "count = [3, 1]", r"\[render.lighting\] count must be \[low, high\]"),
+    ('kinds = ["gradient", "noise", "checker"]', 'kinds = ["images"]', r"image_folder is empty"),
+    ("[schedule]", "[schedul]", r"missing 'schedule'"),
+    ("seed = 20251122", "seed = ", r"not valid TOML"),
+    ('skin_tones = ["#f2d0b6"', 'skin_tones = ["pink"', r"skin_tones must hold colours"),
+])
+def test_bad_recipe_values_name_the_key(v1, old, new, message):
+    with pytest.raises(RecipeError, match=message):
+        parse_recipe(_mutate(v1.text, old, new), "broken.toml")
+
+
+def test_unknown_recipe_lists_the_known_ones():
+    with pytest.raises(RecipeError, match="meflow-v1, smoke"):
+        resolve_recipe_path("nope")
