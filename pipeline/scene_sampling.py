@@ -18,6 +18,10 @@ LIGHT_DISTANCE_M = (0.6, 1.5)
 SUN_ANGLE_RAD = (0.02, 0.3)
 IRIS_COLOURS = ("#3b2418", "#5a3a22", "#6b7f3a", "#4a6d8c", "#7a8a99", "#2a1a10")
 BACKGROUND_SCALE = (3.0, 12.0)
+AREA_ON_AXIS_GAIN = 4.0  # a Lambertian area light sends P/pi on axis, a point light P/(4 pi): match them
+FILL_LIGHT_SHARE = (0.2, 0.6)  # lights after the first (the key) are fills at this share of its power
+SKIN_ALBEDO = 0.75  # palette colours are how skin looks; as albedo they are scaled below 1
+SKY_STRENGTH = 0.35  # the analytic sky is brighter than a flat ambient of the same strength
 
 
 def hex_to_linear(colour: str) -> np.ndarray:
@@ -52,15 +56,21 @@ def frame_face(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
 def _lights(profile: RenderProfile, rng: np.random.Generator, target: np.ndarray) -> tuple[LightSpec, ...]:
     spec = profile.lighting
     lights = []
-    for _ in range(int(rng.integers(spec.count[0], spec.count[1] + 1))):
+    for i in range(int(rng.integers(spec.count[0], spec.count[1] + 1))):
         kind = str(rng.choice(spec.types))
         direction = _direction(rng.uniform(-LIGHT_AZIMUTH_DEG, LIGHT_AZIMUTH_DEG), rng.uniform(*LIGHT_ELEVATION_DEG))
-        location = target + rng.uniform(*LIGHT_DISTANCE_M) * direction
+        distance = rng.uniform(*LIGHT_DISTANCE_M)
+        location = target + distance * direction
         colour = blackbody_rgb(rng.uniform(*spec.temperature_k))
         if kind == "SUN":
             size, power = rng.uniform(*SUN_ANGLE_RAD), rng.uniform(*spec.sun_strength)
         else:
-            size, power = rng.uniform(*spec.size_m), rng.uniform(*spec.power_w)
+            # Power is given at 1 m; scaling by distance squared keeps the exposure independent of it.
+            size, power = rng.uniform(*spec.size_m), rng.uniform(*spec.power_w) * distance**2
+        if kind == "AREA":
+            power /= AREA_ON_AXIS_GAIN
+        if i > 0:
+            power *= rng.uniform(*FILL_LIGHT_SHARE)
         lights.append(LightSpec(kind, tuple(location), float(size), tuple(colour), float(power)))
     return tuple(lights)
 
@@ -86,11 +96,12 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
     tones = np.array([hex_to_linear(t) for t in profile.skin_tones])
     position = rng.uniform(0, len(tones) - 1)  # anywhere along the palette, light to dark
     i = min(int(position), len(tones) - 2) if len(tones) > 1 else 0
-    skin = tones[i] + (position - i) * (tones[min(i + 1, len(tones) - 1)] - tones[i])
+    skin = SKIN_ALBEDO * (tones[i] + (position - i) * (tones[min(i + 1, len(tones) - 1)] - tones[i]))
+    sky = bool(rng.random() < profile.lighting.sky_probability)
+    ambient = float(rng.uniform(*profile.lighting.ambient)) * (SKY_STRENGTH if sky else 1.0)
     return SceneSpec(
-        width=profile.width, height=profile.height, focal_mm=float(focal), world_from_camera=look_at(eye, target),
-        lights=_lights(profile, rng, target), ambient=float(rng.uniform(*profile.lighting.ambient)),
-        sky=bool(rng.random() < profile.lighting.sky_probability),
+        width=profile.width, height=profile.height, focal_mm=float(focal), world_from_camera=look_at(eye, target), aim=tuple(target),
+        lights=_lights(profile, rng, target), ambient=ambient, sky=sky,
         sun_direction=tuple(_direction(rng.uniform(-90, 90), rng.uniform(10, 80))),
         background=_background(profile, rng, background_images or []), skin_tone=tuple(skin),
         iris_color=tuple(hex_to_linear(str(rng.choice(IRIS_COLOURS)))),

@@ -19,6 +19,7 @@ import numpy as np
 from mathutils import Matrix
 
 from . import blender_materials as mats
+from .camera import look_at
 from .scene_spec import SceneSpec
 
 MAX_LIGHTS = 8
@@ -180,9 +181,7 @@ class BlenderScene:
         self.beauty.cycles.use_denoising = spec.denoise
         self.camera.data.lens = spec.focal_mm
         self.camera.matrix_world = Matrix(np.asarray(spec.world_from_camera).tolist())
-        target = np.asarray(spec.world_from_camera)[:3, 3] - np.asarray(spec.world_from_camera)[:3, 2]
-        from .camera import look_at
-
+        target = np.asarray(spec.aim)
         for light, ls in zip(self.lights, spec.lights + (None,) * MAX_LIGHTS):
             light.hide_render = ls is None
             if ls is None:

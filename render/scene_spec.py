@@ -29,6 +29,7 @@ class SceneSpec:
     height: int
     focal_mm: float
     world_from_camera: np.ndarray  # (4, 4)
+    aim: tuple[float, float, float]  # the point on the face the camera and the lights aim at
     lights: tuple[LightSpec, ...]
     ambient: float
     sky: bool

@@ -191,3 +191,15 @@ def test_uv_texture_replaces_the_procedural_skin(worker, tmp_path):
     face = plain.mask & textured.mask
     assert np.abs(textured.onset.astype(int) - plain.onset)[face].mean() > 20
     np.testing.assert_array_equal(textured.flow_facial, plain.flow_facial)  # appearance never changes the flow
+
+
+def test_renders_are_exposed_for_training(worker):
+    """Faces are neither black nor blown out across random lights, skins and skies."""
+    medians, saturated = [], []
+    for k in range(8):
+        r = worker.render_index(10 + k)
+        face = r.onset[r.mask].astype(float) / 255
+        medians.append(np.median(face.mean(-1)))
+        saturated.append((face >= 0.98).any(-1).mean())
+    assert all(0.05 < m < 0.85 for m in medians), medians
+    assert np.mean(saturated) < 0.15, saturated
