@@ -2,7 +2,7 @@
 recipe, the Blender backend realises it. Kept apart so scenes can be stored, compared and replayed."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,7 +42,6 @@ class SceneSpec:
     denoise: bool
     seed: int  # Cycles' sampling seed
     texture: str = ""  # UV texture image; empty: procedural skin
-    extras: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("world_from_camera", "lights", "background")}
