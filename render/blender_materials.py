@@ -33,6 +33,16 @@ def _add_target_aovs(tree) -> None:
         tree.links.new(attribute.outputs["Vector"], aov.inputs["Color"])
 
 
+def _mix_colours(tree, a, b, blend: str = "MIX", factor: float = 0.0):
+    """An RGBA Mix node fed by sockets a and b; its Factor input switches or blends them."""
+    mix = tree.nodes.new("ShaderNodeMix")
+    mix.data_type, mix.blend_type = "RGBA", blend
+    mix.inputs["Factor"].default_value = factor
+    tree.links.new(a, mix.inputs["A"])
+    tree.links.new(b, mix.inputs["B"])
+    return mix
+
+
 def skin_material(texture_image: bpy.types.Image) -> tuple[bpy.types.Material, dict]:
     """Principled skin: a UV texture when the sample has one, else its tone times fine noise.
     Returns the material and the nodes a sample changes (tone, texture switch)."""
@@ -47,17 +57,10 @@ def skin_material(texture_image: bpy.types.Image) -> tuple[bpy.types.Material, d
     noise.inputs["Scale"].default_value = SKIN_NOISE_SCALE
     coords = tree.nodes.new("ShaderNodeTexCoord")
     tree.links.new(coords.outputs["Object"], noise.inputs["Vector"])
-    procedural = tree.nodes.new("ShaderNodeMix")
-    procedural.data_type, procedural.blend_type = "RGBA", "MULTIPLY"
-    procedural.inputs["Factor"].default_value = SKIN_NOISE_MIX
-    tree.links.new(tone.outputs["Color"], procedural.inputs["A"])
-    tree.links.new(noise.outputs["Color"], procedural.inputs["B"])
+    procedural = _mix_colours(tree, tone.outputs["Color"], noise.outputs["Color"], "MULTIPLY", SKIN_NOISE_MIX)
     texture = tree.nodes.new("ShaderNodeTexImage")
     texture.image = texture_image
-    switch = tree.nodes.new("ShaderNodeMix")
-    switch.data_type = "RGBA"
-    tree.links.new(procedural.outputs["Result"], switch.inputs["A"])
-    tree.links.new(texture.outputs["Color"], switch.inputs["B"])
+    switch = _mix_colours(tree, procedural.outputs["Result"], texture.outputs["Color"])
     tree.links.new(switch.outputs["Result"], bsdf.inputs["Base Color"])
     tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     _add_target_aovs(tree)
@@ -131,10 +134,7 @@ def world(scene: bpy.types.Scene) -> dict:
     sky.sky_type = "HOSEK_WILKIE"
     flat = tree.nodes.new("ShaderNodeRGB")
     flat.outputs["Color"].default_value = (0.8, 0.8, 0.82, 1)
-    mix = tree.nodes.new("ShaderNodeMix")
-    mix.data_type = "RGBA"
-    tree.links.new(flat.outputs["Color"], mix.inputs["A"])
-    tree.links.new(sky.outputs["Color"], mix.inputs["B"])
+    mix = _mix_colours(tree, flat.outputs["Color"], sky.outputs["Color"])
     tree.links.new(mix.outputs["Result"], background.inputs["Color"])
     tree.links.new(background.outputs["Background"], out.inputs["Surface"])
     return {"strength": background.inputs["Strength"], "use_sky": mix.inputs["Factor"], "sky": sky}
