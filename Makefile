@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= build/dataset
 RECIPE ?= smoke
+SHARDS ?= 2
 SAMPLES ?= 4
+WORKERS ?= 1
+CLUSTER ?= local
 
 .PHONY: setup test dataset docs bench clean
 
@@ -20,13 +23,14 @@ $(STAMP): pyproject.toml
 test: setup
 	$(BIN)/pytest
 
-# Until the sharded dataset builder lands, the main job is what exists: resolve the FLAME files
-# (the open stand-in when none are configured), check and draw them, and render SAMPLES pairs of
-# RECIPE with their exact flows.
+# The main job: SHARDS shards of SAMPLES pairs of RECIPE into $(OUT) (the open stand-in head and
+# random identities unless FLAME files are configured), then verify them. Rerun to resume.
+#   make dataset SHARDS=64 SAMPLES=100 RECIPE=meflow-v1 CLUSTER=slurm
 dataset: setup
 	$(BIN)/meflow assets check
-	$(BIN)/meflow assets show --out $(OUT)/assets
-	$(BIN)/meflow render preview --recipe $(RECIPE) --samples $(SAMPLES) --out $(OUT)/preview
+	$(BIN)/meflow dataset build --out $(OUT) --shards $(SHARDS) --samples $(SAMPLES) --recipe $(RECIPE) --workers $(WORKERS) --cluster $(CLUSTER)
+	$(BIN)/meflow dataset verify $(OUT)
+	$(BIN)/meflow dataset stats $(OUT) --out $(OUT)/stats
 
 docs: setup
 	$(BIN)/meflow assets show --out docs

@@ -4,12 +4,14 @@ from __future__ import annotations
 import typer
 
 from .assets_cli import app as assets_app
+from .dataset_cli import app as dataset_app
 from .render_cli import app as render_app
 
 app = typer.Typer(help="MEFlow: synthetic micro-expression flow data and the models trained on it.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(assets_app, name="assets")
 app.add_typer(render_app, name="render")
+app.add_typer(dataset_app, name="dataset")
 
 
 def main() -> None:

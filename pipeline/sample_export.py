@@ -34,17 +34,22 @@ def sample_params(result: SampleResult, provenance: dict) -> dict:
     }
 
 
-def write_sample(result: SampleResult, out: Path, provenance: dict) -> Path:
-    """The core files of one sample (what a dataset export holds)."""
-    folder = out / result.inputs.sample_id
+def write_core_files(folder: Path, onset, apex, flow_facial, flow_head, mask, params: dict) -> Path:
+    """<folder>/{onset.png, apex.png, flow_facial.flo, flow_head.flo, mask.png, params.json}."""
     folder.mkdir(parents=True, exist_ok=True)
-    _png(folder / "onset.png", result.onset)
-    _png(folder / "apex.png", result.apex)
-    write_flo(folder / "flow_facial.flo", result.flow_facial)
-    write_flo(folder / "flow_head.flo", result.flow_head)
-    _png(folder / "mask.png", result.mask.astype(np.uint8) * 255)
-    (folder / "params.json").write_text(json.dumps(sample_params(result, provenance), indent=1))
+    _png(folder / "onset.png", onset)
+    _png(folder / "apex.png", apex)
+    write_flo(folder / "flow_facial.flo", flow_facial)
+    write_flo(folder / "flow_head.flo", flow_head)
+    _png(folder / "mask.png", np.asarray(mask).astype(np.uint8) * 255)
+    (folder / "params.json").write_text(json.dumps(params, indent=1))
     return folder
+
+
+def write_sample(result: SampleResult, out: Path, provenance: dict) -> Path:
+    """The core files of one rendered sample (the layout a dataset's flo export has too)."""
+    return write_core_files(out / result.inputs.sample_id, result.onset, result.apex, result.flow_facial,
+                            result.flow_head, result.mask, sample_params(result, provenance))
 
 
 def write_preview_extras(result: SampleResult, folder: Path, faces: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,0 +1,37 @@
+"""Turn a rendered sample into a shard record (the schema's fields)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from shards.schema import STATES
+
+from .pair import SampleResult
+
+
+def source_id(recipe_name: str, seed: int, k: int) -> str:
+    """Random identities are one per sample; photo sources will name their image here."""
+    return f"random:{recipe_name}:{seed}:{k}"
+
+
+def sample_record(result: SampleResult, recipe_name: str, seed: int) -> dict:
+    inputs = result.inputs
+    states = [inputs.states[s] for s in STATES]
+    scene = inputs.scene
+    camera = result.camera
+    return {
+        "onset": result.onset, "apex": result.apex,
+        "flow_facial": result.flow_facial, "flow_head": result.flow_head, "mask": result.mask,
+        "landmarks_onset": result.landmarks_onset, "landmarks_apex": result.landmarks_apex,
+        "shape": inputs.face.shape,
+        "expression": np.stack([s.expression for s in states]), "jaw": np.stack([s.jaw for s in states]),
+        "pose": np.stack([s.pose for s in states]), "eyelids": np.stack([s.eyelids for s in states]),
+        "scales": np.array([inputs.scales.onset_expression, inputs.scales.onset_pose,
+                            inputs.scales.apex_expression, inputs.scales.apex_pose]),
+        "camera": np.asarray(scene.world_from_camera),
+        "intrinsics": np.array([camera.focal_px, 0.5 * scene.width - 0.5, 0.5 * scene.height - 0.5]),
+        "sample_index": np.int64(inputs.index),
+        "source_id": source_id(recipe_name, seed, inputs.index),
+        "scene": json.dumps(scene.to_json()),
+    }

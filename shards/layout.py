@@ -1,0 +1,88 @@
+"""A dataset folder: `dataset.json` (provenance, recipe text and hash) and `shards/shard-NNNNN.zarr`."""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .reader import ShardReader
+from .schema import SCHEMA_VERSION
+from .writer import PARTIAL_MARK, write_json_atomic
+
+METADATA = "dataset.json"
+SHARD_DIGITS = 5
+
+
+class DatasetError(ValueError):
+    """The dataset folder cannot be used as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DatasetDir:
+    root: Path
+
+    @property
+    def metadata_path(self) -> Path:
+        return self.root / METADATA
+
+    @property
+    def shard_dir(self) -> Path:
+        return self.root / "shards"
+
+    def shard_path(self, s: int) -> Path:
+        return self.shard_dir / f"shard-{s:0{SHARD_DIGITS}d}.zarr"
+
+    def exists(self) -> bool:
+        return self.metadata_path.exists()
+
+    def metadata(self) -> dict:
+        if not self.exists():
+            raise DatasetError(f"{self.root} is not a MEFlow dataset (no {METADATA}): build one with `meflow dataset build --out {self.root}`")
+        try:
+            return json.loads(self.metadata_path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise DatasetError(f"{self.metadata_path} is unreadable ({err}): the dataset folder is damaged") from None
+
+    def write_metadata(self, data: dict) -> None:
+        self.shard_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.metadata_path, data)
+
+    def complete_shards(self) -> list[int]:
+        """Indices of finished shards (partial folders never count)."""
+        if not self.shard_dir.exists():
+            return []
+        out = []
+        for p in self.shard_dir.iterdir():
+            if p.name.startswith("shard-") and p.name.endswith(".zarr") and PARTIAL_MARK not in p.name:
+                out.append(int(p.name[len("shard-"):-len(".zarr")]))
+        return sorted(out)
+
+    def remove_partials(self) -> int:
+        """Delete what killed runs left half-written; returns how many."""
+        if not self.shard_dir.exists():
+            return 0
+        partials = [p for p in self.shard_dir.iterdir() if PARTIAL_MARK in p.name]
+        for p in partials:
+            shutil.rmtree(p, ignore_errors=True)
+        return len(partials)
+
+    def reader(self, s: int) -> ShardReader:
+        return ShardReader(self.shard_path(s))
+
+    def readers(self) -> dict[int, ShardReader]:
+        return {s: self.reader(s) for s in self.complete_shards()}
+
+
+def check_compatible(existing: dict, wanted: dict) -> None:
+    """Refuse to mix: a dataset folder holds one recipe, one head model, one shard size."""
+    if existing.get("schema_version") != SCHEMA_VERSION:
+        raise DatasetError(f"the dataset was written with shard schema {existing.get('schema_version')}, "
+                           f"this code writes {SCHEMA_VERSION}: use a new --out")
+    for key, what in (("recipe_hash", "recipe"), ("head_model_fingerprint", "head model"),
+                      ("samples_per_shard", "samples per shard"), ("width", "width"), ("height", "height")):
+        if existing.get(key) != wanted.get(key):
+            name = existing.get("recipe", {}).get("name") if key == "recipe_hash" else existing.get(key)
+            raise DatasetError(
+                f"the dataset in this folder was made with another {what} ({name!r}); a change is never mixed "
+                f"into an existing dataset: choose a new --out for the new one")

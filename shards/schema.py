@@ -1,0 +1,68 @@
+"""What a shard holds, per sample, and the dataset-level metadata. See docs/shard_format.md."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+BLOCK = 16  # samples per Zarr shard block: the write buffer, and the unit of one storage object
+STATES = ("onset", "head", "apex")
+N_LANDMARKS = 68
+N_SHAPE, N_EXPRESSION = 300, 50
+
+
+@dataclass(frozen=True)
+class Field:
+    """One per-sample array: dtype and per-sample shape (H, W are the image size)."""
+
+    name: str
+    dtype: str
+    shape: tuple  # may hold "H" and "W"
+    doc: str
+
+    def sample_shape(self, height: int, width: int) -> tuple[int, ...]:
+        return tuple(height if d == "H" else width if d == "W" else d for d in self.shape)
+
+    @property
+    def is_image(self) -> bool:
+        return "H" in self.shape
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("onset", "uint8", ("H", "W", 3), "onset image, sRGB"),
+    Field("apex", "uint8", ("H", "W", 3), "apex image, sRGB"),
+    Field("flow_facial", "float32", ("H", "W", 2), "forward flow onset -> apex, pixels (u right, v down)"),
+    Field("flow_head", "float32", ("H", "W", 2), "forward flow onset -> head state, pixels"),
+    Field("mask", "bool", ("H", "W"), "foreground (head, eyes, glasses)"),
+    Field("landmarks_onset", "float32", (N_LANDMARKS, 2), "iBUG-68 landmarks of the onset, pixels (x, y)"),
+    Field("landmarks_apex", "float32", (N_LANDMARKS, 2), "iBUG-68 landmarks of the apex, pixels (x, y)"),
+    Field("shape", "float32", (N_SHAPE,), "FLAME identity coefficients (never scaled)"),
+    Field("expression", "float32", (len(STATES), N_EXPRESSION), "expression coefficients of onset, head, apex"),
+    Field("jaw", "float32", (len(STATES), 3), "jaw axis-angle of onset, head, apex"),
+    Field("pose", "float32", (len(STATES), 3), "global head rotation axis-angle of onset, head, apex"),
+    Field("eyelids", "float32", (len(STATES), 2), "eyelid closure [left, right] of onset, head, apex"),
+    Field("scales", "float32", (4,), "s_on^e, s_on^p, s_apex^e, s_apex^p"),
+    Field("camera", "float64", (4, 4), "world_from_camera (Blender convention: -Z forward, +Y up)"),
+    Field("intrinsics", "float64", (3,), "focal length in pixels, principal point x, y (pixel-centre convention)"),
+    Field("sample_index", "int64", (), "index k of the sample in its recipe"),
+    Field("source_id", "str", (), "identity of the source (photo, parameter file, or random draw)"),
+    Field("scene", "str", (), "render choices as JSON: lights, background, glasses, skin, Cycles seed"),
+    Field("sha256", "str", (), "checksum of this sample's other fields"),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+CHECKSUMMED = tuple(f.name for f in FIELDS if f.name != "sha256")
+
+
+def sample_checksum(sample: dict) -> str:
+    """sha256 over the checksummed fields in schema order (values as stored)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in CHECKSUMMED:
+        value = sample[name]
+        if FIELD_BY_NAME[name].dtype == "str":
+            digest.update(str(value).encode())
+        else:
+            digest.update(np.ascontiguousarray(value, dtype=FIELD_BY_NAME[name].dtype).tobytes())
+    return digest.hexdigest()

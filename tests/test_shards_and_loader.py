@@ -1,0 +1,127 @@
+"""Shards round-trip exactly, read one sample without reading the shard, and feed torch with
+identity-disjoint splits and shard-aware, seeded per-epoch orders."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import zarr
+from torch.utils.data import DataLoader
+
+from shard_fixtures import SIZE, synthetic_sample, write_dataset
+from shards.reader import ShardReader
+from shards.schema import BLOCK, FIELDS
+from shards.verify import verify_dataset
+from shards.writer import ShardWriter
+from training.shard_dataset import ShardDataset, ShardEpochSampler, ShardStream, epoch_assignment
+
+
+def test_round_trip_is_exact_and_checksummed(tmp_path):
+    layout = write_dataset(tmp_path, shards=1, per_shard=BLOCK + 3)  # a full block and a partial one
+    reader = ShardReader(layout.shard_path(0))
+    assert len(reader) == BLOCK + 3
+    for i in (0, BLOCK - 1, BLOCK + 2):
+        got, want = reader.read(i), synthetic_sample(i, i // 3)
+        for f in FIELDS:
+            if f.name != "sha256":
+                np.testing.assert_array_equal(np.asarray(got[f.name]), np.asarray(want[f.name]), err_msg=f.name)
+    assert verify_dataset(layout) == {}
+
+
+def test_one_sample_reads_only_its_chunks(tmp_path):
+    """Bytes fetched for one sample are about one sample, not the shard."""
+    layout = write_dataset(tmp_path, shards=1, per_shard=2 * BLOCK)
+    fetched = []
+
+    class CountingStore(zarr.storage.LocalStore):
+        async def get(self, key, prototype, byte_range=None):
+            buf = await super().get(key, prototype, byte_range)
+            fetched.append(0 if buf is None else len(buf))
+            return buf
+
+    group = zarr.open_group(CountingStore(str(layout.shard_path(0)), read_only=True), mode="r")
+    sample_bytes = SIZE * SIZE * 2 * 4
+    fetched.clear()
+    np.asarray(group["flow_facial"][BLOCK + 1])
+    whole = 2 * BLOCK * sample_bytes
+    assert sum(fetched) < 1.5 * sample_bytes + 2048 and sum(fetched) < whole / 10, fetched
+
+
+def test_writer_refuses_wrong_shapes_and_leaves_nothing_when_aborted(tmp_path):
+    writer = ShardWriter(tmp_path / "shard-00000.zarr", 4, SIZE, SIZE, {})
+    bad = synthetic_sample(0, 0)
+    bad["flow_facial"] = bad["flow_facial"][:8]
+    with pytest.raises(ValueError, match=r"flow_facial has shape \(8, 16, 2\), expected \(16, 16, 2\)"):
+        writer.append(bad)
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_names_a_corrupt_shard(tmp_path):
+    layout = write_dataset(tmp_path, shards=3, per_shard=4)
+    victim = next((layout.shard_path(1) / "flow_facial" / "c").rglob("*"))
+    while victim.is_dir():
+        victim = next(victim.iterdir())
+    data = bytearray(victim.read_bytes())
+    data[100] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    bad = verify_dataset(layout)
+    assert list(bad) == [1] and "checksum" in bad[1][0]
+
+
+def test_splits_never_share_an_identity(tmp_path):
+    write_dataset(tmp_path, shards=6, per_shard=10, samples_per_identity=4)
+    train = ShardDataset(tmp_path, "train", test_fraction=0.3)
+    test = ShardDataset(tmp_path, "test", test_fraction=0.3)
+    ids = {name: {ds.layout.reader(s).read(i, ("source_id",))["source_id"] for s, i in ds.entries}
+           for name, ds in (("train", train), ("test", test))}
+    assert ids["train"] and ids["test"] and not ids["train"] & ids["test"]
+    assert len(train) + len(test) == 60
+    subset = ShardDataset(tmp_path, "all", shards=[1, 4])
+    assert {s for s, _ in subset.entries} == {1, 4} and len(subset) == 20
+    with pytest.raises(ValueError, match=r"shards \[9\] are not complete"):
+        ShardDataset(tmp_path, "all", shards=[9])
+
+
+def test_item_tensors(tmp_path):
+    write_dataset(tmp_path, shards=1, per_shard=3)
+    item = ShardDataset(tmp_path, "all")[2]
+    assert item["onset"].shape == (3, SIZE, SIZE) and item["onset"].dtype == torch.uint8
+    assert item["flow_facial"].shape == (2, SIZE, SIZE) and item["flow_facial"].dtype == torch.float32
+    np.testing.assert_array_equal(item["flow_facial"].permute(1, 2, 0).numpy(), synthetic_sample(2, 0)["flow_facial"])
+
+
+def test_epoch_orders_are_seeded_shard_aware_and_rank_disjoint(tmp_path):
+    write_dataset(tmp_path, shards=7, per_shard=5)
+    ds = ShardDataset(tmp_path, "all")
+    groups = ds.shard_groups()
+    shard_of = {n: s for s, members in groups.items() for n in members}
+    ranks = [epoch_assignment(groups, r, 3, seed=1, epoch=0) for r in range(3)]
+    assert len({len(r) for r in ranks}) == 1  # equal steps for DDP
+    assert not set(ranks[0]) & set(ranks[1]) and not set(ranks[1]) & set(ranks[2])
+    assert not {shard_of[n] for n in ranks[0]} & {shard_of[n] for n in ranks[1]}  # whole shards per rank
+    assert epoch_assignment(groups, 0, 3, 1, 0) == ranks[0]  # seeded
+    assert epoch_assignment(groups, 0, 3, 1, 1) != ranks[0]  # reshuffled per epoch
+    sampler = ShardEpochSampler(ds, rank=0, world_size=1, seed=5)
+    sampler.set_epoch(2)
+    assert sorted(sampler) == list(range(len(ds))) and len(sampler) == len(ds)
+
+
+def test_stream_splits_shards_across_dataloader_workers(tmp_path):
+    write_dataset(tmp_path, shards=5, per_shard=4)
+    stream = ShardStream(ShardDataset(tmp_path, "all", fields=("sample_index",)), seed=3)
+    stream.set_epoch(1)
+    seen = [int(x["sample_index"]) for x in DataLoader(stream, batch_size=None, num_workers=2)]
+    assert sorted(seen) == list(range(20))  # every sample once, though two workers read
+
+
+def test_fast_reader_equals_zarr_for_every_field(tmp_path):
+    layout = write_dataset(tmp_path, shards=1, per_shard=BLOCK + 5)
+    reader = ShardReader(layout.shard_path(0))
+    numeric = [f.name for f in FIELDS if f.dtype != "str"]
+    assert sorted(reader.fast) == sorted(numeric)  # our own layout is always on the fast path
+    for i in range(len(reader)):
+        fast, reference = reader.read(i), reader.read(i, use_zarr=True)
+        for name in fast:
+            np.testing.assert_array_equal(np.asarray(fast[name]), np.asarray(reference[name]), err_msg=name)
+            assert np.asarray(fast[name]).dtype == np.asarray(reference[name]).dtype

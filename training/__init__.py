@@ -1,0 +1,1 @@
+"""Training on MEFlow shards (the loader now; MEFlowNet to come)."""
