@@ -56,7 +56,7 @@ def export(root: Path, out: Path, fmt: str) -> int:
     out.mkdir(parents=True, exist_ok=True)
     lists = {"train": [], "test": []}
     count = 0
-    for shard, reader in layout.readers().items():
+    for reader in layout.readers().values():
         for i in range(len(reader)):
             sample = reader.read(i)
             params = _params(sample, meta)

@@ -70,16 +70,20 @@ def write_plots(data: dict, out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
+
+    def save(fig, name: str) -> None:
+        fig.tight_layout()
+        paths.append(out / name)
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     for ax, f in zip(axes, FLOWS):
         m = data["magnitudes"][f]
         ax.hist(m, bins=60, log=True, color="#4a6d8c")
         ax.set_title(f"{f} flow, foreground pixels (p99 {np.percentile(m, 99) if m.size else 0:.3f} px)", fontsize=9)
         ax.set_xlabel("magnitude (px)")
-    fig.tight_layout()
-    paths.append(out / "flow_magnitudes.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    save(fig, "flow_magnitudes.png")
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     for ax, f in zip(axes, FLOWS):
@@ -88,10 +92,7 @@ def write_plots(data: dict, out: Path) -> list[Path]:
         ax.set_xticks(range(1, len(REGIONS) + 1), list(REGIONS), fontsize=8)
         ax.set_title(f"{f} flow by facial region", fontsize=9)
         ax.set_ylabel("magnitude (px)")
-    fig.tight_layout()
-    paths.append(out / "flow_by_region.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    save(fig, "flow_by_region.png")
 
     recipe = parse_recipe(data["meta"]["recipe"]["text"], data["meta"]["recipe"]["file"])
     sch = recipe.schedule
@@ -106,10 +107,7 @@ def write_plots(data: dict, out: Path) -> list[Path]:
             ax.hlines(p / (hi - lo), lo, hi, color="k", lw=2, label="recipe" if lo == dist.edges[0] else None)
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out / "scales_vs_recipe.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    save(fig, "scales_vs_recipe.png")
 
     if data["sheet"]:
         rows = [np.concatenate(r, 1) for r in data["sheet"]]

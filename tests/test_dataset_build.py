@@ -56,14 +56,27 @@ def test_two_workers_build_the_same_dataset(one_worker, tmp_path):
     assert meflow("dataset", "verify", str(tmp_path / "two")).returncode == 0
 
 
+def start_build(out: Path, workers: int, **popen) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards", str(SHARDS),
+           "--samples", str(PER_SHARD), "--workers", str(workers)]
+    return subprocess.Popen(cmd, **popen)
+
+
+def wait_for(condition, poll_s: float = 0.05):
+    """Poll until condition() returns something truthy (or TIMEOUT_S passes); return it."""
+    deadline = time.time() + TIMEOUT_S
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_s)
+    return None
+
+
 def test_kill_9_then_rerun_finishes_identically(one_worker, tmp_path):
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards", str(SHARDS),
-           "--samples", str(PER_SHARD), "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + TIMEOUT_S
-    while time.time() < deadline and not DatasetDir(out).complete_shards():
-        time.sleep(0.05)
+    proc = start_build(out, 1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_for(lambda: DatasetDir(out).complete_shards())
     os.killpg(proc.pid, signal.SIGKILL)  # the whole job, workers included, mid-run
     proc.wait()
     assert 1 <= len(DatasetDir(out).complete_shards()) < SHARDS  # really interrupted
@@ -79,17 +92,14 @@ def test_a_killed_worker_costs_only_its_shard(one_worker, tmp_path):
     import psutil
 
     out = tmp_path / "worker-killed"
-    cmd = [sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards", str(SHARDS),
-           "--samples", str(PER_SHARD), "--workers", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + TIMEOUT_S
-    victim = None
-    while time.time() < deadline and victim is None:
+    proc = start_build(out, 2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def busy_worker():
         partials = list((out / "shards").glob("*.partial-*")) if (out / "shards").exists() else []
         workers = [c for c in psutil.Process(proc.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
-        if partials and workers:
-            victim = workers[0]
-        time.sleep(0.05)
+        return workers[0] if partials and workers else None
+
+    victim = wait_for(busy_worker)
     assert victim is not None
     victim.kill()
     stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
