@@ -49,22 +49,28 @@ def render_shard(root: str, shard: int, samples_per_shard: int, shard_attrs: dic
     layout = DatasetDir(Path(root))
     recipe = state.worker.recipe
     spec = recipe.render
-    writer = ShardWriter(layout.shard_path(shard), samples_per_shard, spec.height, spec.width, shard_attrs)
-    failures, t0, render_s = [], time.perf_counter(), 0.0
+    t0, render_s = time.perf_counter(), 0.0
+    if (layout.shard_path(shard) / "zarr.json").exists():  # finished meanwhile by another attempt
+        reader = layout.reader(shard)
+        return {"shard": shard, "samples": len(reader), "failures": reader.failures, "resumed": 0,
+                "seconds": 0.0, "render_seconds": 0.0}
+    first, end = shard * samples_per_shard, (shard + 1) * samples_per_shard
+    writer = ShardWriter(layout.shard_path(shard), samples_per_shard, spec.height, spec.width, shard_attrs,
+                         first_index=first, resume_from=layout.best_checkpoint(shard))
     try:
-        for k in range(shard * samples_per_shard, (shard + 1) * samples_per_shard):
+        for k in range(writer.next_index, end):
             try:
                 result = state.worker.render_index(k)
             except Exception as err:  # noqa: BLE001 - the ledger keeps it; the shard goes on
-                failures.append({"index": k, "stage": "render", "reason": f"{type(err).__name__}: {err}"})
+                writer.fail({"index": k, "stage": "render", "reason": f"{type(err).__name__}: {err}"})
                 continue
             render_s += result.timings["render_onset_and_data"] + result.timings["render_apex"]
-            writer.append(sample_record(result, recipe.name, recipe.seed))
-        writer.finish(failures)
-    except BaseException:
-        writer.abort()
+            writer.append(sample_record(result, recipe.name, recipe.seed), k)
+        writer.finish()
+    except Exception:
+        writer.abort()  # a failure of the shard itself; a killed worker keeps its checkpoint
         raise
-    return {"shard": shard, "samples": writer.count, "failures": failures,
+    return {"shard": shard, "samples": writer.count, "failures": writer.failures, "resumed": writer.resumed,
             "seconds": time.perf_counter() - t0, "render_seconds": render_s}
 
 
@@ -78,6 +84,7 @@ class BuildReport:
     seconds: float
     render_seconds: float
     task_seconds: float = 0.0  # inside shard tasks (rendering plus per-sample work)
+    resumed_samples: int = 0  # kept from checkpoints of interrupted shards
 
 
 def _progress(done: int, total: int, samples: int, started: float) -> None:
@@ -121,7 +128,7 @@ def prepare(out: Path, recipe, assets, shards: int, samples_per_shard: int) -> t
         wanted["shards"] = max(shards, existing.get("shards", 0))
         wanted["code_version"] = existing.get("code_version")  # shards record their own
     layout.write_metadata(wanted)
-    layout.remove_partials()
+    layout.remove_stale_partials()  # checkpointed partials stay: their shard's task resumes them
     done = set(layout.complete_shards())
     todo = [s for s in range(shards) if s not in done]
     return layout, todo, len(done & set(range(shards)))
@@ -154,7 +161,7 @@ def build(out: Path, recipe, assets, assets_dir: Path, shards: int, samples_per_
                  "blender_version": blender_version, "head_model_fingerprint": assets.fingerprint}
         futures = [client.submit(render_shard, str(layout.root), s, samples_per_shard, {**attrs, "shard": s},
                                  key=f"shard-{s}-{recipe.hash[:8]}", retries=TASK_RETRIES, pure=False) for s in todo]
-        samples, failures, render_s, task_s, finished = 0, [], 0.0, 0.0, 0
+        samples, failures, render_s, task_s, resumed, finished = 0, [], 0.0, 0.0, 0, 0
         started = time.perf_counter()
         _progress(0, len(todo), 0, started)
         for future in as_completed(futures):
@@ -164,8 +171,9 @@ def build(out: Path, recipe, assets, assets_dir: Path, shards: int, samples_per_
             failures += summary["failures"]
             render_s += summary["render_seconds"]
             task_s += summary["seconds"]
+            resumed += summary["resumed"]
             _progress(finished, len(todo), samples, started)
         sys.stderr.write("\n")
     finally:
         handle.close()
-    return BuildReport(shards, done_before, len(todo), samples, failures, time.perf_counter() - t0, render_s, task_s)
+    return BuildReport(shards, done_before, len(todo), samples, failures, time.perf_counter() - t0, render_s, task_s, resumed)

@@ -48,8 +48,9 @@ def build(
         fail(str(err))
     if report.shards_rendered:
         per_sample = report.seconds / max(report.samples, 1)
+        resumed = f", {report.resumed_samples} resumed from checkpoints" if report.resumed_samples else ""
         typer.echo(f"{out}: {report.shards_rendered} shards rendered ({report.shards_done_before} were done), "
-                   f"{report.samples} samples, {len(report.failures)} failed, {report.seconds:.0f} s "
+                   f"{report.samples} samples{resumed}, {len(report.failures)} failed, {report.seconds:.0f} s "
                    f"({per_sample:.2f} s/sample)")
     for f in report.failures:
         typer.echo(f"  failed sample {f['index']} at {f['stage']}: {f['reason']}", err=True)

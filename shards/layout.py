@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .reader import ShardReader
 from .schema import SCHEMA_VERSION
-from .writer import PARTIAL_MARK, write_json_atomic
+from .writer import PARTIAL_MARK, read_checkpoint, write_json_atomic
 
 METADATA = "dataset.json"
 SHARD_DIGITS = 5
@@ -58,14 +58,33 @@ class DatasetDir:
                 out.append(int(p.name[len("shard-"):-len(".zarr")]))
         return sorted(out)
 
-    def remove_partials(self) -> int:
-        """Delete what killed runs left half-written; returns how many."""
+    def partials(self, s: int | None = None) -> list[Path]:
+        """Half-written shard folders (of shard s, or all)."""
         if not self.shard_dir.exists():
-            return 0
-        partials = [p for p in self.shard_dir.iterdir() if PARTIAL_MARK in p.name]
-        for p in partials:
+            return []
+        prefix = self.shard_path(s).name + PARTIAL_MARK if s is not None else None
+        return sorted(p for p in self.shard_dir.iterdir()
+                      if PARTIAL_MARK in p.name and (prefix is None or p.name.startswith(prefix)))
+
+    def best_checkpoint(self, s: int) -> Path | None:
+        """The partial folder of shard s with the most samples checkpointed; the others, and
+        partials without a checkpoint, are deleted."""
+        scored = [(read_checkpoint(p), p) for p in self.partials(s)]
+        usable = sorted(((c["count"], p) for c, p in scored if c is not None), key=lambda t: t[0])
+        best = usable[-1][1] if usable else None
+        for _, p in scored:
+            if p != best:
+                shutil.rmtree(p, ignore_errors=True)
+        return best
+
+    def remove_stale_partials(self) -> int:
+        """Delete partials that can never be used (their shard is complete, or no checkpoint)."""
+        complete = set(self.complete_shards())
+        stale = [p for p in self.partials() if int(p.name[len("shard-"):].split(".")[0]) in complete
+                 or read_checkpoint(p) is None]
+        for p in stale:
             shutil.rmtree(p, ignore_errors=True)
-        return len(partials)
+        return len(stale)
 
     def reader(self, s: int) -> ShardReader:
         return ShardReader(self.shard_path(s))

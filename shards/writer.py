@@ -1,6 +1,10 @@
 """Write one shard: samples are buffered BLOCK at a time (memory does not grow with the shard),
 each block lands as one storage object per array, and the shard appears under its final name
-only when complete (a directory rename), so a killed run never leaves a torn shard behind."""
+only when complete (a directory rename), so a killed run never leaves a torn shard behind.
+
+After every block the partial folder records a checkpoint (samples written, the next sample
+index to make, failures so far); a retried task adopts the best checkpoint of its shard, so a
+worker killed mid-shard costs only the shard's unfinished part."""
 from __future__ import annotations
 
 import json
@@ -16,14 +20,39 @@ from .schema import BLOCK, FIELD_BY_NAME, FIELDS, SCHEMA_VERSION, sample_checksu
 PARTIAL_MARK = ".partial-"
 
 
-class ShardWriter:
-    """Usage: `w = ShardWriter(final, capacity, H, W, attrs)`; `w.append(sample)` per sample;
-    `w.finish(failures)` -> final path. Samples are dicts keyed by schema field (sha256 is added)."""
+def read_checkpoint(partial: Path) -> dict | None:
+    """{count, next_index, failures} recorded in a partial shard, or None if it has none."""
+    try:
+        attrs = json.loads((partial / "zarr.json").read_text()).get("attributes", {})
+    except (OSError, ValueError):
+        return None
+    if attrs.get("next_index") is None:
+        return None
+    return {"count": attrs["count"], "next_index": attrs["next_index"], "failures": attrs.get("failures", [])}
 
-    def __init__(self, final: Path, capacity: int, height: int, width: int, attrs: dict) -> None:
+
+class ShardWriter:
+    """Usage: `w = ShardWriter(final, capacity, H, W, attrs, first_index)`; `w.append(sample, k)`
+    or `w.fail(record)` per sample k in order; `w.finish()` -> final path. `resume_from` adopts a
+    partial shard with a checkpoint: writing continues at `w.next_index`."""
+
+    def __init__(self, final: Path, capacity: int, height: int, width: int, attrs: dict, first_index: int = 0,
+                 resume_from: Path | None = None) -> None:
         self.final = Path(final)
         self.partial = self.final.with_name(f"{self.final.name}{PARTIAL_MARK}{uuid.uuid4().hex[:8]}")
         self.height, self.width, self.capacity = height, width, capacity
+        self.buffer: list[dict] = []
+        if resume_from is not None:
+            checkpoint = read_checkpoint(resume_from)
+            if checkpoint is None:
+                raise ValueError(f"{resume_from} has no checkpoint to resume from")
+            resume_from.rename(self.partial)  # claims it: a second claimant's rename fails
+            self.group = zarr.open_group(str(self.partial), mode="r+")
+            self.arrays = {f.name: self.group[f.name] for f in FIELDS}
+            self.count, self.next_index = checkpoint["count"], checkpoint["next_index"]
+            self.failures = list(checkpoint["failures"])
+            self.resumed = self.count
+            return
         self.group = zarr.open_group(str(self.partial), mode="w")
         self.group.attrs.update({**attrs, "schema_version": SCHEMA_VERSION, "capacity": capacity})
         self.arrays = {}
@@ -34,10 +63,14 @@ class ShardWriter:
             else:
                 self.arrays[f.name] = self.group.create_array(
                     f.name, shape=shape, dtype=f.dtype, chunks=(1, *shape[1:]), shards=(BLOCK, *shape[1:]))
-        self.buffer: list[dict] = []
-        self.count = 0
+        self.count, self.next_index, self.failures, self.resumed = 0, first_index, [], 0
 
-    def append(self, sample: dict) -> None:
+    def fail(self, failure: dict) -> None:
+        """Record a sample that could not be made (index, stage, reason) and move past it."""
+        self.failures.append(failure)
+        self.next_index = failure["index"] + 1
+
+    def append(self, sample: dict, index: int | None = None) -> None:
         missing = [f.name for f in FIELDS if f.name != "sha256" and f.name not in sample]
         if missing:
             raise ValueError(f"sample lacks {missing}")
@@ -49,8 +82,10 @@ class ShardWriter:
         if self.count + len(self.buffer) >= self.capacity:
             raise ValueError(f"shard is full ({self.capacity} samples)")
         self.buffer.append({**sample, "sha256": sample_checksum(sample)})
+        self.next_index = (index if index is not None else self.next_index) + 1
         if len(self.buffer) == BLOCK:
             self._flush()
+            self.group.attrs.update({"count": self.count, "next_index": self.next_index, "failures": self.failures})
 
     def _flush(self) -> None:
         if not self.buffer:
@@ -62,11 +97,11 @@ class ShardWriter:
         self.count = hi
         self.buffer = []
 
-    def finish(self, failures: list[dict]) -> Path:
+    def finish(self) -> Path:
         """Flush, record count and failures, and rename into place. If another attempt already
         finished this shard (a retried task), keep that one: shards are deterministic."""
         self._flush()
-        self.group.attrs.update({"count": self.count, "failures": failures})
+        self.group.attrs.update({"count": self.count, "failures": self.failures, "next_index": None})
         try:
             self.partial.rename(self.final)
         except OSError:

@@ -41,5 +41,5 @@ def write_dataset(root: Path, shards: int = 4, per_shard: int = 5, samples_per_i
         writer = ShardWriter(layout.shard_path(s), per_shard, SIZE, SIZE, {"shard": s})
         for k in range(s * per_shard, (s + 1) * per_shard):
             writer.append(synthetic_sample(k, k // samples_per_identity))
-        writer.finish([])
+        writer.finish()
     return layout

@@ -30,12 +30,12 @@ def build(out: Path, *extra: str) -> subprocess.CompletedProcess:
     return meflow("dataset", "build", "--out", str(out), "--shards", str(SHARDS), "--samples", str(PER_SHARD), *extra)
 
 
-def assert_same_dataset(a: Path, b: Path) -> None:
+def assert_same_dataset(a: Path, b: Path, shards: int = SHARDS, per_shard: int = PER_SHARD) -> None:
     la, lb = DatasetDir(a), DatasetDir(b)
-    assert la.complete_shards() == lb.complete_shards() == list(range(SHARDS))
-    for s in range(SHARDS):
+    assert la.complete_shards() == lb.complete_shards() == list(range(shards))
+    for s in range(shards):
         ra, rb = la.reader(s), lb.reader(s)
-        assert len(ra) == len(rb) == PER_SHARD
+        assert len(ra) == len(rb) == per_shard
         for f in FIELDS:
             np.testing.assert_array_equal(ra.column(f.name), rb.column(f.name), err_msg=f"shard {s} {f.name}")
 
@@ -56,10 +56,16 @@ def test_two_workers_build_the_same_dataset(one_worker, tmp_path):
     assert meflow("dataset", "verify", str(tmp_path / "two")).returncode == 0
 
 
-def start_build(out: Path, workers: int, **popen) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards", str(SHARDS),
-           "--samples", str(PER_SHARD), "--workers", str(workers)]
+def start_build(out: Path, workers: int, shards: int = SHARDS, per_shard: int = PER_SHARD, **popen) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards", str(shards),
+           "--samples", str(per_shard), "--workers", str(workers)]
     return subprocess.Popen(cmd, **popen)
+
+
+def render_workers(proc: subprocess.Popen) -> list:
+    import psutil
+
+    return [c for c in psutil.Process(proc.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
 
 
 def wait_for(condition, poll_s: float = 0.05):
@@ -89,15 +95,12 @@ def test_kill_9_then_rerun_finishes_identically(one_worker, tmp_path):
 
 def test_a_killed_worker_costs_only_its_shard(one_worker, tmp_path):
     """SIGKILL one render worker mid-build: its shard is retried elsewhere, the build completes."""
-    import psutil
-
     out = tmp_path / "worker-killed"
     proc = start_build(out, 2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def busy_worker():
-        partials = list((out / "shards").glob("*.partial-*")) if (out / "shards").exists() else []
-        workers = [c for c in psutil.Process(proc.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
-        return workers[0] if partials and workers else None
+        workers = render_workers(proc)
+        return workers[0] if DatasetDir(out).partials() and workers else None
 
     victim = wait_for(busy_worker)
     assert victim is not None
@@ -105,6 +108,31 @@ def test_a_killed_worker_costs_only_its_shard(one_worker, tmp_path):
     stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 0, stderr
     assert_same_dataset(one_worker, out)
+
+
+def test_a_killed_worker_keeps_the_finished_blocks_of_its_shard(tmp_path):
+    """The retry adopts the shard's checkpoint: only the unfinished part is rendered again."""
+    from shards.schema import BLOCK
+    from shards.writer import read_checkpoint
+
+    per_shard = BLOCK + 4
+    reference = meflow("dataset", "build", "--out", str(tmp_path / "reference"), "--shards", "1", "--samples", str(per_shard))
+    assert reference.returncode == 0, reference.stderr
+    out = tmp_path / "resumed"
+    proc = start_build(out, 1, shards=1, per_shard=per_shard, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def checkpointed_worker():
+        checkpoints = [read_checkpoint(p) for p in DatasetDir(out).partials(0)]
+        workers = render_workers(proc)
+        return workers[0] if workers and any(c and c["count"] >= BLOCK for c in checkpoints) else None
+
+    victim = wait_for(checkpointed_worker, poll_s=0.02)
+    assert victim is not None
+    victim.kill()
+    stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    assert f"{BLOCK} resumed from checkpoints" in stdout
+    assert_same_dataset(tmp_path / "reference", out, shards=1, per_shard=per_shard)
 
 
 def test_failures_go_to_the_ledger_and_the_run_goes_on(tmp_path):

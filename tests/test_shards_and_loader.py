@@ -125,3 +125,26 @@ def test_fast_reader_equals_zarr_for_every_field(tmp_path):
         for name in fast:
             np.testing.assert_array_equal(np.asarray(fast[name]), np.asarray(reference[name]), err_msg=name)
             assert np.asarray(fast[name]).dtype == np.asarray(reference[name]).dtype
+
+
+def test_a_crashed_writer_is_resumed_from_its_checkpoint(tmp_path):
+    from shards.layout import DatasetDir
+
+    straight = write_dataset(tmp_path / "straight", shards=1, per_shard=BLOCK + 3)
+    layout = DatasetDir(tmp_path / "resumed")
+    layout.shard_dir.mkdir(parents=True)
+    crashed = ShardWriter(layout.shard_path(0), BLOCK + 3, SIZE, SIZE, {"shard": 0})
+    for k in range(BLOCK + 2):  # one block checkpointed, two samples only in memory: lost
+        crashed.append(synthetic_sample(k, k // 3), k)
+    abandoned = ShardWriter(layout.shard_path(0), BLOCK + 3, SIZE, SIZE, {"shard": 0})  # no checkpoint
+    abandoned.append(synthetic_sample(0, 0), 0)
+    best = layout.best_checkpoint(0)
+    assert best == crashed.partial and layout.partials(0) == [best]  # the useless partial is gone
+    writer = ShardWriter(layout.shard_path(0), BLOCK + 3, SIZE, SIZE, {}, resume_from=best)
+    assert (writer.count, writer.next_index, writer.resumed) == (BLOCK, BLOCK, BLOCK)
+    for k in range(writer.next_index, BLOCK + 3):
+        writer.append(synthetic_sample(k, k // 3), k)
+    writer.finish()
+    a, b = ShardReader(straight.shard_path(0)), ShardReader(layout.shard_path(0))
+    for f in FIELDS:
+        np.testing.assert_array_equal(a.column(f.name), b.column(f.name), err_msg=f.name)
