@@ -6,7 +6,6 @@ Every release (2020, 2023, 2023 Open, our converted npz, the stand-in) ends up i
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -318,7 +317,3 @@ def save_npz(assets: FlameAssets, path: Path) -> Path:
     np.savez(tmp, **arrays)
     tmp.replace(path)
     return path
-
-
-def describe(assets: FlameAssets) -> str:
-    return json.dumps(assets.summary(), indent=2)

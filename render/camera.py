@@ -43,15 +43,6 @@ class Camera:
         y = 0.5 * self.height - self.focal_px * c[..., 1] / depth - 0.5
         return np.stack([x, y], -1)
 
-    def pixel_rays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Origin (3,) and unit directions (H, W, 3) of the rays through every pixel centre."""
-        j, i = np.meshgrid(np.arange(self.width), np.arange(self.height))
-        d_cam = np.stack([(j + 0.5 - 0.5 * self.width) / self.focal_px,
-                          -(i + 0.5 - 0.5 * self.height) / self.focal_px,
-                          -np.ones_like(j, dtype=np.float64)], -1)
-        d = d_cam @ self.world_from_camera[:3, :3].T
-        return self.location.copy(), d / np.linalg.norm(d, axis=-1, keepdims=True)
-
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 1.0, 0.0])) -> np.ndarray:
     """(4, 4) world_from_camera for a camera at `eye` looking at `target` (-Z forward, +Y up)."""

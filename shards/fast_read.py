@@ -29,7 +29,11 @@ class FastArray:
         self.dtype = np.dtype(DTYPES[meta["data_type"]])
         self.sample_shape = self.shape[1:]
         names = [c["name"] for c in sharding["codecs"]]
-        self.zstd = names == ["bytes", "zstd"]
+        self.zstd = None
+        if names == ["bytes", "zstd"]:
+            from numcodecs import Zstd
+
+            self.zstd = Zstd()  # one decoder per array, not one per read
         self.indexes: dict[int, np.ndarray] = {}
         self.fill = meta.get("fill_value", 0)
 
@@ -75,8 +79,6 @@ class FastArray:
         with open(self._block_file(block), "rb") as fh:
             fh.seek(offset)
             raw = fh.read(nbytes)
-        if self.zstd:
-            from numcodecs import Zstd
-
-            raw = Zstd().decode(raw)
+        if self.zstd is not None:
+            raw = self.zstd.decode(raw)
         return np.frombuffer(raw, self.dtype).reshape(self.sample_shape).copy()

@@ -24,10 +24,6 @@ class Field:
     def sample_shape(self, height: int, width: int) -> tuple[int, ...]:
         return tuple(height if d == "H" else width if d == "W" else d for d in self.shape)
 
-    @property
-    def is_image(self) -> bool:
-        return "H" in self.shape
-
 
 FIELDS: tuple[Field, ...] = (
     Field("onset", "uint8", ("H", "W", 3), "onset image, sRGB"),
