@@ -10,6 +10,8 @@ SHARDS ?= 2
 SAMPLES ?= 4
 WORKERS ?= 1
 CLUSTER ?= local
+# The face-mesh landmark plug-in; its declared requirements clash with ours (see pyproject.toml).
+MEDIAPIPE := mediapipe==0.10.21
 
 .PHONY: setup test dataset docs bench clean
 
@@ -17,7 +19,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,mediapipe]"
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(MEDIAPIPE)
 	touch $(STAMP)
 
 test: setup
@@ -37,10 +40,15 @@ docs: setup
 	$(BIN)/meflow render preview --recipe meflow-v1 --samples 3 --out build/preview-v1
 	cp build/preview-v1/contact_sheet.png docs/render_contact_sheet.png
 	cp build/preview-v1/flow_colour_wheel.png docs/flow_colour_wheel.png
+	$(BIN)/python -m pipeline.fitting.sample_photos build/sample-photos
+	$(BIN)/meflow fit build/sample-photos --out build/sample-fits
+	cp build/sample-fits/astronaut/diagnostic.png docs/fit_astronaut.png
+	cp build/sample-fits/grace_hopper/diagnostic.png docs/fit_grace_hopper.png
 
 bench: setup
 	$(BIN)/python bench/render_pairs.py
 	$(BIN)/python bench/render_memory.py
+	$(BIN)/python bench/fit_throughput.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from smplx.lbs import find_dynamic_lmk_idx_and_bcoords, vertices2landmarks
+from smplx.lbs import batch_rodrigues, find_dynamic_lmk_idx_and_bcoords, rot_mat_to_euler, vertices2landmarks
 from torch import nn
 
 from .assets import FlameAssets
@@ -20,6 +20,18 @@ from .smplx_cache import smplx_folder
 
 N_EXPRESSION_DEFAULT = 50
 N_LANDMARKS = 68
+CONTOUR_MAX_YAW_DEG = 39  # FLAME's contour table has one row per degree of yaw in [-39, 39]
+CONTOUR_MODES = ("nearest", "blend")
+
+
+def contour_rows(yaw_deg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """yaw (B,) degrees -> rows (B,) of FLAME's dynamic-contour table either side of it and the
+    weight (B,) of the upper one. Rows 0..39 hold yaw 0..39, rows 40..78 yaw -1..-39."""
+    yaw = yaw_deg.clamp(-CONTOUR_MAX_YAW_DEG, CONTOUR_MAX_YAW_DEG)
+    low = torch.floor(yaw)
+    high = torch.clamp(low + 1, max=CONTOUR_MAX_YAW_DEG)
+    row = lambda y: torch.where(y >= 0, y, CONTOUR_MAX_YAW_DEG - y).long()  # noqa: E731
+    return row(low), row(high), yaw - low
 
 
 @dataclass
@@ -86,7 +98,10 @@ class FaceModel(nn.Module):
         return value
 
     def forward(self, shape=None, expression=None, jaw=None, pose=None, eyelids=None,
-                neck=None, eyes=None, translation=None) -> FaceOutput:
+                neck=None, eyes=None, translation=None, contour: str = "nearest") -> FaceOutput:
+        """contour: "nearest" picks the jaw-line row of the yaw rounded to a degree, as FLAME and
+        smplx do; "blend" interpolates the two rows either side, so the jaw-line landmarks move
+        continuously with yaw (what a fitter's gradient needs)."""
         given = [t for t in (shape, expression, jaw, pose, eyelids, neck, eyes, translation) if t is not None]
         batch = int(torch.as_tensor(given[0]).shape[0]) if given else 1
         shape = self._param(shape, batch, self.n_shape, "shape")
@@ -106,9 +121,35 @@ class FaceModel(nn.Module):
         joints = out.joints[:, : self.assets.parents.shape[0]]
         landmarks = None
         if self.assets.has_landmarks:  # recomputed on the final vertices, so lids move them
-            faces_idx, bary = self._landmark_embedding(batch, out.vertices, out.full_pose)
-            landmarks = vertices2landmarks(vertices, self.flame.faces_tensor, faces_idx, bary)
+            if contour == "blend":
+                landmarks = self._blended_landmarks(vertices, out.full_pose)
+            elif contour == "nearest":
+                faces_idx, bary = self._landmark_embedding(batch, out.vertices, out.full_pose)
+                landmarks = vertices2landmarks(vertices, self.flame.faces_tensor, faces_idx, bary)
+            else:
+                raise ValueError(f"contour must be one of {CONTOUR_MODES}, got {contour!r}")
         return FaceOutput(vertices=vertices, landmarks=landmarks, joints=joints)
+
+    def head_yaw_degrees(self, full_pose: torch.Tensor) -> torch.Tensor:
+        """full_pose (B, J*3) -> (B,) yaw of the head along the neck chain, in smplx's sign."""
+        batch = full_pose.shape[0]
+        chain = self.flame.neck_kin_chain
+        rotations = batch_rodrigues(full_pose.view(batch, -1, 3)[:, chain].reshape(-1, 3)).view(batch, -1, 3, 3)
+        relative = torch.eye(3, dtype=full_pose.dtype, device=full_pose.device).expand(batch, 3, 3)
+        for k in range(rotations.shape[1]):
+            relative = rotations[:, k] @ relative
+        return -rot_mat_to_euler(relative) * 180.0 / np.pi
+
+    def _blended_landmarks(self, vertices: torch.Tensor, full_pose: torch.Tensor) -> torch.Tensor:
+        batch = vertices.shape[0]
+        low, high, weight = contour_rows(self.head_yaw_degrees(full_pose))
+        faces_tensor = self.flame.faces_tensor
+        table_faces, table_bary = self.flame.dynamic_lmk_faces_idx, self.flame.dynamic_lmk_bary_coords
+        at = lambda rows: vertices2landmarks(vertices, faces_tensor, table_faces[rows], table_bary[rows])  # noqa: E731
+        contour = (1.0 - weight)[:, None, None] * at(low) + weight[:, None, None] * at(high)
+        static = vertices2landmarks(vertices, faces_tensor, self.flame.lmk_faces_idx.unsqueeze(0).repeat(batch, 1),
+                                    self.flame.lmk_bary_coords.unsqueeze(0).repeat(batch, 1, 1))
+        return torch.cat([contour, static], 1)
 
     def _landmark_embedding(self, batch: int, vertices: torch.Tensor, full_pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Faces (B, 68) and barycentrics (B, 68, 3) in iBUG order for this batch's head yaw."""

@@ -5,6 +5,7 @@ import typer
 
 from .assets_cli import app as assets_app
 from .dataset_cli import app as dataset_app
+from .fit_cli import fit
 from .render_cli import app as render_app
 
 app = typer.Typer(help="MEFlow: synthetic micro-expression flow data and the models trained on it.",
@@ -12,6 +13,7 @@ app = typer.Typer(help="MEFlow: synthetic micro-expression flow data and the mod
 app.add_typer(assets_app, name="assets")
 app.add_typer(render_app, name="render")
 app.add_typer(dataset_app, name="dataset")
+app.command(help="Fit FLAME (parameters, camera, UV texture) to photos: an image, a folder, an AffectNet CSV or encoder outputs.")(fit)
 
 
 def main() -> None:

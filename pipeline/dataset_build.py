@@ -65,7 +65,7 @@ def render_shard(root: str, shard: int, samples_per_shard: int, shard_attrs: dic
                 writer.fail({"index": k, "stage": "render", "reason": f"{type(err).__name__}: {err}"})
                 continue
             render_s += result.timings["render_onset_and_data"] + result.timings["render_apex"]
-            writer.append(sample_record(result, recipe.name, recipe.seed), k)
+            writer.append(sample_record(result), k)
         writer.finish()
     except Exception:
         writer.abort()  # a failure of the shard itself; a killed worker keeps its checkpoint

@@ -15,6 +15,7 @@ from render.glasses import glasses_local, place_glasses, rigid_move
 from render.scene_spec import SceneSpec
 
 from .face_params import FaceParams, random_face, three_states
+from .fitted_source import FitLibrary
 from .meshes import StateGeometry, evaluate_states, eye_regions
 from .recipe import Recipe
 from .scene_sampling import sample_scene
@@ -35,6 +36,7 @@ class SampleInputs:
     states: dict[str, FaceParams]
     geometry: dict[str, StateGeometry]
     scene: SceneSpec
+    source_id: str = ""
 
 
 @dataclass
@@ -63,15 +65,24 @@ class SampleResult:
         return Camera(s.width, s.height, s.focal_mm, np.asarray(s.world_from_camera))
 
 
-def plan_sample(recipe: Recipe, k: int, model, background_images: list[str] | None = None) -> SampleInputs:
-    """Decide sample k: all randomness from (recipe.seed, k)."""
+def plan_sample(recipe: Recipe, k: int, model, background_images: list[str] | None = None,
+                fits: FitLibrary | None = None) -> SampleInputs:
+    """Decide sample k: all randomness from (recipe.seed, k); with fitted faces, fit k mod N."""
     rngs = sample_rngs(recipe.seed, k)
-    face = random_face(recipe.source, model.n_shape, model.assets.expression_names, rngs["source"])
+    if recipe.source.kind == "fitted":
+        if fits is None:
+            raise ValueError("a recipe with [source] kind = 'fitted' needs its FitLibrary")
+        fitted = fits.face(k)
+        face, texture, source = fitted.face, fitted.texture, fitted.source_id
+    else:
+        face = random_face(recipe.source, model.n_shape, model.assets.expression_names, rngs["source"])
+        texture, source = "", f"random:{recipe.name}:{recipe.seed}:{k}"
     scales = sample_scales(recipe.schedule, rngs["schedule"])
     states = three_states(face, scales)
     geometry = evaluate_states(model, states)
-    scene = sample_scene(recipe.render, rngs["scene"], geometry["onset"], cycles_seed(rngs["cycles"]), background_images)
-    return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene)
+    scene = sample_scene(recipe.render, rngs["scene"], geometry["onset"], cycles_seed(rngs["cycles"]), background_images,
+                         texture=texture)
+    return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene, source)
 
 
 def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
@@ -103,9 +114,10 @@ class RenderWorker:
                                   device=recipe.render.device, threads=recipe.render.threads if threads is None else threads)
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
+        self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.kind == "fitted" else None
 
     def plan(self, k: int) -> SampleInputs:
-        return plan_sample(self.recipe, k, self.model, self.background_images)
+        return plan_sample(self.recipe, k, self.model, self.background_images, self.fits)
 
     def render(self, inputs: SampleInputs) -> SampleResult:
         t0 = time.perf_counter()

@@ -23,6 +23,9 @@ MAX_RESOLUTION = 8192
 
 @dataclass(frozen=True)
 class Source:
+    """kind "random": identities and expressions drawn from the priors below; "fitted": the
+    accepted fits in the folder `fits` (written by `meflow fit`), which then ignores the priors."""
+
     kind: str
     shape_std: float
     actions_per_sample: tuple[int, int]
@@ -33,6 +36,34 @@ class Source:
     jaw_open_probability: float
     eyelid_max: float
     head_pose_std_deg: tuple[float, float, float]
+    fits: str = ""
+
+
+SOURCE_KINDS = ("random", "fitted")
+# What a fitted source may leave out (the random priors it does not use).
+RANDOM_PRIOR_DEFAULTS = {"shape_std": 1.0, "actions_per_sample": [1, 3], "action_strength": [1.5, 3.0],
+                         "pca_expression_std": 1.5, "pca_expression_components": 20, "jaw_open_max": 0.2,
+                         "jaw_open_probability": 0.4, "eyelid_max": 0.5, "head_pose_std_deg": [10.0, 25.0, 6.0]}
+
+
+def _source(src: "_Section") -> Source:
+    kind = src.text("kind", SOURCE_KINDS)
+    if kind == "fitted":
+        src = _Section({**RANDOM_PRIOR_DEFAULTS, **src.data}, src.name, src.file)
+        fits = src.text("fits")
+        if not fits:
+            raise RecipeError(f"{src.file}: [source] kind = 'fitted' needs fits = '<folder written by meflow fit>'")
+    else:
+        fits = ""
+    return Source(
+        kind=kind, shape_std=src.number("shape_std", 0.0, 5.0),
+        actions_per_sample=src.range("actions_per_sample", 1, 18, integer=True),
+        action_strength=src.range("action_strength", 0.0, 10.0),
+        pca_expression_std=src.number("pca_expression_std", 0.0, 10.0),
+        pca_expression_components=src.integer("pca_expression_components", 1, 100),
+        jaw_open_max=src.number("jaw_open_max", 0.0, 0.8),
+        jaw_open_probability=src.number("jaw_open_probability", 0.0, 1.0), eyelid_max=src.number("eyelid_max", 0.0, 1.0),
+        head_pose_std_deg=src.numbers("head_pose_std_deg", 3), fits=fits)
 
 
 @dataclass(frozen=True)
@@ -209,15 +240,7 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
     return Recipe(
         name=info.text("name"), version=info.integer("version", 1), seed=info.integer("seed", 0),
         description=info.text("description", default=""),
-        source=Source(
-            kind=src.text("kind", ("random",)), shape_std=src.number("shape_std", 0.0, 5.0),
-            actions_per_sample=src.range("actions_per_sample", 1, 18, integer=True),
-            action_strength=src.range("action_strength", 0.0, 10.0),
-            pca_expression_std=src.number("pca_expression_std", 0.0, 10.0),
-            pca_expression_components=src.integer("pca_expression_components", 1, 100),
-            jaw_open_max=src.number("jaw_open_max", 0.0, 0.8),
-            jaw_open_probability=src.number("jaw_open_probability", 0.0, 1.0), eyelid_max=src.number("eyelid_max", 0.0, 1.0),
-            head_pose_std_deg=src.numbers("head_pose_std_deg", 3)),
+        source=_source(src),
         schedule=Schedule(
             onset_expression=sch.distribution("onset_expression", 0.0, 1.0),
             onset_pose=sch.distribution("onset_pose", 0.0, 1.0),

@@ -10,12 +10,7 @@ from shards.schema import STATES
 from .pair import SampleResult
 
 
-def source_id(recipe_name: str, seed: int, k: int) -> str:
-    """Random identities are one per sample; photo sources will name their image here."""
-    return f"random:{recipe_name}:{seed}:{k}"
-
-
-def sample_record(result: SampleResult, recipe_name: str, seed: int) -> dict:
+def sample_record(result: SampleResult) -> dict:
     inputs = result.inputs
     states = [inputs.states[s] for s in STATES]
     scene = inputs.scene
@@ -32,6 +27,6 @@ def sample_record(result: SampleResult, recipe_name: str, seed: int) -> dict:
         "camera": np.asarray(scene.world_from_camera),
         "intrinsics": np.array([camera.focal_px, 0.5 * scene.width - 0.5, 0.5 * scene.height - 0.5]),
         "sample_index": np.int64(inputs.index),
-        "source_id": source_id(recipe_name, seed, inputs.index),
+        "source_id": inputs.source_id,
         "scene": json.dumps(scene.to_json()),
     }

@@ -42,3 +42,22 @@ def tiny_flame():
     from flame_fixture import tiny_flame_model
 
     return tiny_flame_model()
+
+
+@pytest.fixture(scope="session")
+def flame_shaped_dir(tiny_flame, tmp_path_factory) -> Path:
+    """A FLAME 2023-style folder (pickle, eyelids, landmark embeddings, head_template.obj)."""
+    from flame_fixture import write_companions, write_flame2023
+
+    folder = tmp_path_factory.mktemp("flame-shaped")
+    write_flame2023(tiny_flame, folder)
+    write_companions(tiny_flame, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def flame_shaped_model(flame_shaped_dir, meflow_cache):
+    from flame_assets.assets import load_assets
+    from flame_assets.model import FaceModel
+
+    return FaceModel(load_assets(flame_shaped_dir), cache_dir=meflow_cache)
