@@ -10,6 +10,7 @@ from flame_assets.errors import AssetError
 
 from .fitting.detectors import DETECTORS, PluginMissing
 from .fitting.fitter import FitConfig
+from .fitting.images import IMAGE_SUFFIXES
 from .fitting.sources import affectnet_items, detect_kind, image_items, list_images, precomputed_items
 
 
@@ -30,8 +31,6 @@ def fit(
     limit: int = typer.Option(0, min=0, help="Fit only the first N items (0: all)."),
     diagnostics: bool = typer.Option(True, help="Write diagnostic.png per photo."),
 ) -> None:
-    import torch
-
     from flame_assets.config import resolve_assets_dir
     from flame_assets.assets import load_assets
     from flame_assets.model import FaceModel
@@ -49,7 +48,7 @@ def fit(
         else:
             paths = list_images(input)
             if not paths:
-                raise ValueError(f"{input}: no images ({', '.join(('.jpg', '.png', '.tif', '.bmp', '.webp'))}) in this folder")
+                raise ValueError(f"{input}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
             items = image_items(paths)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="INPUT") from None
@@ -57,7 +56,6 @@ def fit(
         items = items[:limit]
     if textures is not None and not textures.is_dir():
         raise typer.BadParameter(f"{textures} is not a folder", param_hint="--textures")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     try:
         folder, _ = resolve_assets_dir(assets)
         model = FaceModel(load_assets(folder))

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_MEGAPIXELS = 100.0  # above this a photo is refused (decompression bombs, scans of posters)
 WORK_SIDE = 2048  # longer side of the copy that detectors and texture sampling see
+EXIF_ORIENTATION = 0x0112
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -73,11 +74,9 @@ def load_photo(path: Path, max_megapixels: float = MAX_MEGAPIXELS, work_side: in
     except (OSError, SyntaxError, ValueError) as err:
         raise PhotoError(f"{path.name}: unreadable or truncated image ({err})") from None
     notes: list[str] = []
-    transposed = ImageOps.exif_transpose(image)
-    if transposed.size != image.size or transposed is not image:
-        if image.getexif().get(0x0112, 1) != 1:
-            notes.append("rotated by its EXIF orientation")
-    rgb = _to_rgb8(transposed, notes)
+    if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+        notes.append("rotated by its EXIF orientation")
+    rgb = _to_rgb8(ImageOps.exif_transpose(image), notes)
     size = (rgb.shape[1], rgb.shape[0])
     scale = max(size) / work_side if max(size) > work_side else 1.0
     if scale > 1.0:
