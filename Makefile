@@ -1,9 +1,12 @@
 # The README's two commands, `make dataset` and `make test`, are all a fresh machine needs:
-# both build .venv/ first when it is missing or older than pyproject.toml.
+# both build .venv/ first when it is missing or older than pyproject.toml / constraints.txt.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+# Every install group (pyproject.toml), at the versions of constraints.txt.
+GROUPS := train,render,fit,cluster,dev,mediapipe
 OUT ?= build/dataset
 RECIPE ?= smoke
 SHARDS ?= 2
@@ -12,18 +15,26 @@ WORKERS ?= 1
 CLUSTER ?= local
 # The face-mesh landmark plug-in; its declared requirements clash with ours (see pyproject.toml).
 MEDIAPIPE := mediapipe==0.10.21
+# train-check: a clean environment with the train group alone, as on a GPU training node.
+TRAIN_CHECK := build/train-check
+TRAIN_TORCH ?= 2.13.0
 
-.PHONY: setup test dataset docs bench clean
+.PHONY: setup lint test dataset train-check docs bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,mediapipe]"
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(MEDIAPIPE)
+	$(PIP) -c constraints.txt -e ".[$(GROUPS)]"
+	$(PIP) --no-deps $(MEDIAPIPE)
 	touch $(STAMP)
 
-test: setup
+# Style and the import contracts of pyproject.toml (which package may import which).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+test: lint
 	$(BIN)/pytest
 
 # The main job: SHARDS shards of SAMPLES pairs of RECIPE into $(OUT) (the open stand-in head and
@@ -35,6 +46,16 @@ dataset: setup
 	$(BIN)/meflow dataset verify $(OUT)
 	$(BIN)/meflow dataset stats $(OUT) --out $(OUT)/stats
 
+# A dataset built by the full environment, read by a clean one that installed only the train group
+# (`pip install "meflow[train]"`, not editable: numpy 2, no Blender, no Dask), as a GPU node would.
+train-check: setup
+	rm -rf $(TRAIN_CHECK)
+	$(BIN)/meflow dataset build --out $(TRAIN_CHECK)/dataset --shards 2 --samples 3
+	$(PYTHON) -m venv $(TRAIN_CHECK)/venv
+	$(TRAIN_CHECK)/venv/bin/pip install --quiet --disable-pip-version-check torch==$(TRAIN_TORCH)
+	$(TRAIN_CHECK)/venv/bin/pip install --quiet --disable-pip-version-check ".[train]"
+	$(TRAIN_CHECK)/venv/bin/python tests/train_group_check.py $(TRAIN_CHECK)/dataset
+
 docs: setup
 	$(BIN)/meflow assets show --out docs
 	$(BIN)/meflow render preview --recipe meflow-v1 --samples 3 --out build/preview-v1
@@ -44,6 +65,7 @@ docs: setup
 	$(BIN)/meflow fit build/sample-photos --out build/sample-fits
 	cp build/sample-fits/astronaut/diagnostic.png docs/fit_astronaut.png
 	cp build/sample-fits/grace_hopper/diagnostic.png docs/fit_grace_hopper.png
+	$(BIN)/python -m pipeline.pictures.architecture pyproject.toml docs/architecture.png
 
 bench: setup
 	$(BIN)/python bench/render_pairs.py

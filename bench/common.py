@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 
-from pipeline.recipe import Recipe, load_recipe, parse_recipe
+from pipeline.synthesis.recipe import Recipe, load_recipe, parse_recipe
 
 
 def recipe_variant(base: str = "meflow-v1", **render) -> Recipe:

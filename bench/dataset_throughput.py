@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import recipe_variant  # noqa: E402
+from common import recipe_variant
 
-from flame_assets.assets import load_assets  # noqa: E402
-from flame_assets.standin.build import ensure_standin  # noqa: E402
-from pipeline.dataset_build import build  # noqa: E402
+from flame_assets.assets import load_assets
+from flame_assets.standin.build import ensure_standin
+from pipeline.build.builder import build
 
 
 def main() -> None:

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from fit_helpers import synthetic_faces  # noqa: E402
+from fit_helpers import synthetic_faces
 
-from flame_assets.assets import load_assets  # noqa: E402
-from flame_assets.model import FaceModel  # noqa: E402
-from flame_assets.standin.build import ensure_standin  # noqa: E402
-from pipeline.fitting.fitter import FitConfig, fit_landmarks  # noqa: E402
+from flame_assets.assets import load_assets
+from flame_assets.model import FaceModel
+from flame_assets.standin.build import ensure_standin
+from pipeline.fitting.config import FitConfig
+from pipeline.fitting.fitter import fit_landmarks
 
 
 def main() -> None:

@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import recipe_variant  # noqa: E402
+from common import recipe_variant
 
-from flame_assets.assets import load_assets  # noqa: E402
-from flame_assets.standin.build import ensure_standin  # noqa: E402
-from pipeline.dataset_build import build  # noqa: E402
-from pipeline.dataset_export import export  # noqa: E402
-from training.shard_dataset import ShardDataset  # noqa: E402
+from flame_assets.assets import load_assets
+from flame_assets.standin.build import ensure_standin
+from pipeline.build.builder import build
+from pipeline.export.dataset_files import export
+from training.shard_dataset import ShardDataset
 
 PASSES = 3
 

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import recipe_variant, rss_mb  # noqa: E402
+from common import recipe_variant, rss_mb
 
-from flame_assets.assets import load_assets  # noqa: E402
-from flame_assets.standin.build import ensure_standin  # noqa: E402
-from pipeline.pair import RenderWorker  # noqa: E402
+from flame_assets.assets import load_assets
+from flame_assets.standin.build import ensure_standin
+from pipeline.synthesis.pair import RenderWorker
 
 WARM_UP = 10  # first renders allocate caches (kernels, BVH); growth is measured after them
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import recipe_variant  # noqa: E402
+from common import recipe_variant
 
-from flame_assets.assets import load_assets  # noqa: E402
-from flame_assets.standin.build import ensure_standin  # noqa: E402
+from flame_assets.assets import load_assets
+from flame_assets.standin.build import ensure_standin
 
 ONE_SHOT = """
 import sys, time
@@ -28,7 +28,7 @@ sys.path.insert(0, {bench!r})
 from common import recipe_variant
 from flame_assets.assets import load_assets
 from flame_assets.standin.build import ensure_standin
-from pipeline.pair import RenderWorker
+from pipeline.synthesis.pair import RenderWorker
 worker = RenderWorker(recipe_variant(width={res}, height={res}, samples={samples}), load_assets(ensure_standin()))
 worker.render_index(int(sys.argv[1]))
 print(time.perf_counter() - t)
@@ -36,7 +36,7 @@ print(time.perf_counter() - t)
 
 
 def in_process(res: int, samples: int, pairs: int) -> dict:
-    from pipeline.pair import RenderWorker
+    from pipeline.synthesis.pair import RenderWorker
 
     worker = RenderWorker(recipe_variant(width=res, height=res, samples=samples), load_assets(ensure_standin()))
     worker.render_index(pairs)  # warm-up (first-render set-up, imports)

@@ -13,15 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
+from facial.flame_layout import N_SHAPE
+from facial.ibug68 import INNER, JAW
+
 from . import safe_pickle
 from .errors import AssetError
 from .files import AssetFiles, find_asset_files
 
-N_SHAPE = 300  # FLAME's identity space
+# FLAME's file layout. (The parameters MEFlow uses are facial.flame_layout's.)
 N_EXPRESSION_TOTAL = 100  # FLAME stores 100 expression directions after the 300 shape ones
-N_STATIC_LANDMARKS = 51  # iBUG points 17..67
-N_CONTOUR_LANDMARKS = 17  # iBUG points 0..16, chosen per head yaw
-N_YAW_BINS = 79  # FLAME's contour look-up table: yaw -39..39 degrees
+N_STATIC_LANDMARKS = INNER.stop - INNER.start  # 51: iBUG points 17..67 sit at fixed places on the mesh
+N_CONTOUR_LANDMARKS = JAW.stop - JAW.start  # 17: iBUG points 0..16, chosen per head yaw
+CONTOUR_MAX_YAW_DEG = 39  # the contour look-up table has one row per degree of yaw in [-39, 39]
+N_YAW_BINS = 2 * CONTOUR_MAX_YAW_DEG + 1
 ROOT_PARENT = 4294967295  # kintree_table's marker for "no parent" (uint32 -1)
 FINGERPRINT_CHARS = 16
 

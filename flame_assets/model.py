@@ -14,13 +14,12 @@ import torch
 from smplx.lbs import batch_rodrigues, find_dynamic_lmk_idx_and_bcoords, rot_mat_to_euler, vertices2landmarks
 from torch import nn
 
-from .assets import FlameAssets
+from facial.flame_layout import N_EXPRESSION
+
+from .assets import CONTOUR_MAX_YAW_DEG, FlameAssets
 from .errors import AssetError
 from .smplx_cache import smplx_folder
 
-N_EXPRESSION_DEFAULT = 50
-N_LANDMARKS = 68
-CONTOUR_MAX_YAW_DEG = 39  # FLAME's contour table has one row per degree of yaw in [-39, 39]
 CONTOUR_MODES = ("nearest", "blend")
 
 
@@ -52,7 +51,7 @@ class FaceModel(nn.Module):
     [left, right] axis-angle, translation (B, 3).
     """
 
-    def __init__(self, assets: FlameAssets, n_expression: int = N_EXPRESSION_DEFAULT,
+    def __init__(self, assets: FlameAssets, n_expression: int = N_EXPRESSION,
                  cache_dir: Path | None = None, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         import smplx

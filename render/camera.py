@@ -27,6 +27,11 @@ class Camera:
         return self.focal_mm / self.sensor_mm * self.width
 
     @property
+    def principal_point(self) -> tuple[float, float]:
+        """(cx, cy) in pixels: the image centre in the pixel-centre convention."""
+        return 0.5 * self.width - 0.5, 0.5 * self.height - 0.5
+
+    @property
     def location(self) -> np.ndarray:
         return self.world_from_camera[:3, 3]
 
@@ -39,6 +44,7 @@ class Camera:
         """(..., 3) world points -> (..., 2) pixel coordinates (x, y) in the pixel-centre convention."""
         c = self.to_camera(points)
         depth = -c[..., 2]
+        # principal_point + f (x, -y) / depth, summed in this order so stored flows keep their bits
         x = 0.5 * self.width + self.focal_px * c[..., 0] / depth - 0.5
         y = 0.5 * self.height - self.focal_px * c[..., 1] / depth - 0.5
         return np.stack([x, y], -1)

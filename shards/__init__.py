@@ -1,2 +1,3 @@
-"""Reading and writing MEFlow shards (Zarr v3). Imported by the dataset builder and the trainer;
-pure I/O: no torch, no bpy."""
+"""The MEFlow dataset format (Zarr v3 shards) and everything about reading it: schema, writer,
+readers, verification, identity splits, derived flows, .flo files and flow pictures. numpy and
+zarr only, imported by the dataset builder and the trainer alike."""

@@ -38,7 +38,7 @@ class FastArray:
         self.fill = meta.get("fill_value", 0)
 
     @classmethod
-    def open(cls, path: Path) -> "FastArray | None":
+    def open(cls, path: Path) -> FastArray | None:
         try:
             meta = json.loads((path / "zarr.json").read_text())
         except (OSError, ValueError):

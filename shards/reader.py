@@ -8,6 +8,7 @@ import numpy as np
 import zarr
 
 from .fast_read import FastArray
+from .flows import DERIVED_FIELDS, derive
 from .schema import FIELD_BY_NAME, FIELDS
 
 
@@ -38,17 +39,24 @@ class ShardReader:
         return out
 
     def read(self, i: int, fields: tuple[str, ...] | None = None, use_zarr: bool = False) -> dict:
-        """One sample's fields. The fast path and zarr give identical values (tested)."""
+        """One sample's fields: stored ones (schema.FIELDS) and derived ones (flows.DERIVED_FIELDS,
+        e.g. flow_expression). The fast path and zarr give identical values (tested)."""
         if not 0 <= i < len(self):
             raise IndexError(f"sample {i} of a shard with {len(self)}")
-        out = {}
-        for name in fields or FIELD_BY_NAME:
-            if not use_zarr and name in self.fast:
-                out[name] = self.fast[name].read(i)
-                continue
-            value = self.arrays[name][i]
-            out[name] = str(value) if FIELD_BY_NAME[name].dtype == "str" else np.asarray(value)
-        return out
+        wanted = tuple(fields or FIELD_BY_NAME)
+        unknown = [n for n in wanted if n not in FIELD_BY_NAME and n not in DERIVED_FIELDS]
+        if unknown:
+            raise KeyError(f"no field {unknown} in a shard: choose from {[*FIELD_BY_NAME, *DERIVED_FIELDS]}")
+        stored = {n for n in wanted if n in FIELD_BY_NAME}
+        stored |= {s for n in wanted if n in DERIVED_FIELDS for s in DERIVED_FIELDS[n][0]}
+        values = {name: self._read_stored(i, name, use_zarr) for name in stored}
+        return {name: values[name] if name in values else derive(name, values) for name in wanted}
+
+    def _read_stored(self, i: int, name: str, use_zarr: bool):
+        if not use_zarr and name in self.fast:
+            return self.fast[name].read(i)
+        value = self.arrays[name][i]
+        return str(value) if FIELD_BY_NAME[name].dtype == "str" else np.asarray(value)
 
     def column(self, name: str) -> np.ndarray:
         """A whole per-sample field for the shard's samples (for small fields: ids, scales)."""

@@ -1,15 +1,17 @@
 """What a shard holds, per sample, and the dataset-level metadata. See docs/shard_format.md."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+from facial.flame_layout import FACE_PARAMS, SCALE_NAMES, STATES
+from facial.ibug68 import N_POINTS
+
+SCHEMA_VERSION = 1  # of the shard arrays and dataset.json; readers refuse other versions
 BLOCK = 16  # samples per Zarr shard block: the write buffer, and the unit of one storage object
-STATES = ("onset", "head", "apex")
-N_LANDMARKS = 68
-N_SHAPE, N_EXPRESSION = 300, 50
+N_STATES = len(STATES)
 
 
 @dataclass(frozen=True)
@@ -31,14 +33,14 @@ FIELDS: tuple[Field, ...] = (
     Field("flow_facial", "float32", ("H", "W", 2), "forward flow onset -> apex, pixels (u right, v down)"),
     Field("flow_head", "float32", ("H", "W", 2), "forward flow onset -> head state, pixels"),
     Field("mask", "bool", ("H", "W"), "foreground (head, eyes, glasses)"),
-    Field("landmarks_onset", "float32", (N_LANDMARKS, 2), "iBUG-68 landmarks of the onset, pixels (x, y)"),
-    Field("landmarks_apex", "float32", (N_LANDMARKS, 2), "iBUG-68 landmarks of the apex, pixels (x, y)"),
-    Field("shape", "float32", (N_SHAPE,), "FLAME identity coefficients (never scaled)"),
-    Field("expression", "float32", (len(STATES), N_EXPRESSION), "expression coefficients of onset, head, apex"),
-    Field("jaw", "float32", (len(STATES), 3), "jaw axis-angle of onset, head, apex"),
-    Field("pose", "float32", (len(STATES), 3), "global head rotation axis-angle of onset, head, apex"),
-    Field("eyelids", "float32", (len(STATES), 2), "eyelid closure [left, right] of onset, head, apex"),
-    Field("scales", "float32", (4,), "s_on^e, s_on^p, s_apex^e, s_apex^p"),
+    Field("landmarks_onset", "float32", (N_POINTS, 2), "iBUG-68 landmarks of the onset, pixels (x, y)"),
+    Field("landmarks_apex", "float32", (N_POINTS, 2), "iBUG-68 landmarks of the apex, pixels (x, y)"),
+    Field("shape", "float32", (FACE_PARAMS["shape"],), "FLAME identity coefficients (never scaled)"),
+    Field("expression", "float32", (N_STATES, FACE_PARAMS["expression"]), "expression coefficients of onset, head, apex"),
+    Field("jaw", "float32", (N_STATES, FACE_PARAMS["jaw"]), "jaw axis-angle of onset, head, apex"),
+    Field("pose", "float32", (N_STATES, FACE_PARAMS["pose"]), "global head rotation axis-angle of onset, head, apex"),
+    Field("eyelids", "float32", (N_STATES, FACE_PARAMS["eyelids"]), "eyelid closure [left, right] of onset, head, apex"),
+    Field("scales", "float32", (len(SCALE_NAMES),), "s_on^e, s_on^p, s_apex^e, s_apex^p (facial.flame_layout.SCALE_NAMES)"),
     Field("camera", "float64", (4, 4), "world_from_camera (Blender convention: -Z forward, +Y up)"),
     Field("intrinsics", "float64", (3,), "focal length in pixels, principal point x, y (pixel-centre convention)"),
     Field("sample_index", "int64", (), "index k of the sample in its recipe"),
@@ -52,8 +54,6 @@ CHECKSUMMED = tuple(f.name for f in FIELDS if f.name != "sha256")
 
 def sample_checksum(sample: dict) -> str:
     """sha256 over the checksummed fields in schema order (values as stored)."""
-    import hashlib
-
     digest = hashlib.sha256()
     for name in CHECKSUMMED:
         value = sample[name]

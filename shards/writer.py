@@ -8,7 +8,9 @@ worker killed mid-shard costs only the shard's unfinished part."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import uuid
 from pathlib import Path
 
@@ -18,6 +20,17 @@ import zarr
 from .schema import BLOCK, FIELD_BY_NAME, FIELDS, SCHEMA_VERSION, sample_checksum
 
 PARTIAL_MARK = ".partial-"
+
+
+def partial_name(final: Path) -> str:
+    """`shard-NNNNN.zarr.partial-<host>-<pid>-<random>`: the name says which process writes it."""
+    return f"{final.name}{PARTIAL_MARK}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def partial_owner(partial: Path) -> tuple[str, int] | None:
+    """(host, process id) of the writer named in a partial folder's name, None if it names none."""
+    fields = Path(partial).name.split(PARTIAL_MARK, 1)[-1].rsplit("-", 2)
+    return (fields[0], int(fields[1])) if len(fields) == 3 and fields[1].isdigit() else None
 
 
 def read_checkpoint(partial: Path) -> dict | None:
@@ -39,7 +52,7 @@ class ShardWriter:
     def __init__(self, final: Path, capacity: int, height: int, width: int, attrs: dict, first_index: int = 0,
                  resume_from: Path | None = None) -> None:
         self.final = Path(final)
-        self.partial = self.final.with_name(f"{self.final.name}{PARTIAL_MARK}{uuid.uuid4().hex[:8]}")
+        self.partial = self.final.with_name(partial_name(self.final))
         self.height, self.width, self.capacity = height, width, capacity
         self.buffer: list[dict] = []
         if resume_from is not None:

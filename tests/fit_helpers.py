@@ -6,9 +6,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from facial.flame_layout import N_EXPRESSION, N_SHAPE
 from pipeline.fitting.projection import project
 
 IMAGE_SIDE = 512
+TRUTH_SHAPE_DIRECTIONS = 20  # synthetic faces use only the first directions of each space
+TRUTH_EXPRESSION_DIRECTIONS = 18
 
 
 @dataclass
@@ -31,10 +34,10 @@ def synthetic_faces(model, batch: int, seed: int, yaw_std_deg: float = 20.0) -> 
     """Moderate identities, expressions and head poses, seen by a camera that makes the face
     about half of a 512-pixel image wide."""
     rng = np.random.default_rng(seed)
-    shape = np.zeros((batch, 300))
-    shape[:, :20] = rng.normal(0, 1, (batch, 20))
-    expression = np.zeros((batch, 50))
-    expression[:, :18] = np.abs(rng.normal(0, 0.5, (batch, 18)))
+    shape = np.zeros((batch, N_SHAPE))
+    shape[:, :TRUTH_SHAPE_DIRECTIONS] = rng.normal(0, 1, (batch, TRUTH_SHAPE_DIRECTIONS))
+    expression = np.zeros((batch, N_EXPRESSION))
+    expression[:, :TRUTH_EXPRESSION_DIRECTIONS] = np.abs(rng.normal(0, 0.5, (batch, TRUTH_EXPRESSION_DIRECTIONS)))
     jaw = np.zeros((batch, 3))
     jaw[:, 0] = rng.uniform(0, 0.15, batch)
     pose = np.deg2rad(rng.normal(0, [8.0, yaw_std_deg, 5.0], (batch, 3)))

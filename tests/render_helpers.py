@@ -2,7 +2,7 @@
 recipe with larger motions, so flow conventions show clearly in warping."""
 from __future__ import annotations
 
-from pipeline.recipe import load_recipe, parse_recipe
+from pipeline.synthesis.recipe import load_recipe, parse_recipe
 
 LARGE_MOTION = {
     "apex_expression_increment = { piecewise_uniform = { edges = [0.03, 0.1, 0.25], probabilities = [0.85, 0.15] } }":

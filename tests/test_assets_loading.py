@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+from flame_fixture import write_companions, write_flame2020, write_flame2023
 
 from flame_assets.assets import load_assets, save_npz
 from flame_assets.errors import AssetError
-from flame_fixture import write_companions, write_flame2020, write_flame2023
 
 
 def test_flame2020_chumpy_pickle_loads_without_chumpy(tmp_path, tiny_flame):

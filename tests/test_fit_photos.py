@@ -10,14 +10,13 @@ from pathlib import Path
 import matplotlib.cbook
 import numpy as np
 import pytest
+from fit_helpers import synthetic_faces
 from PIL import Image
 from skimage import data
 from typer.testing import CliRunner
 
-from fit_helpers import synthetic_faces
 from pipeline.cli import app
 from pipeline.fitting.detectors import PluginMissing, make_detector
-from pipeline.fitting.fitter import FitConfig
 from pipeline.fitting.images import PhotoError, load_photo
 from pipeline.fitting.projection import camera_to_normalised, project_np
 from pipeline.fitting.raster import rasterize

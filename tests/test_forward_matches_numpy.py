@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from flame_fixture import write_companions, write_flame2020
+from reference_flame import flame_forward
 
 from flame_assets.assets import load_assets
 from flame_assets.model import FaceModel
-from flame_fixture import write_companions, write_flame2020
-from reference_flame import flame_forward
 
 TOLERANCE = 1e-5
 YAWS = (-0.9, -0.35, 0.0, 0.2, 0.6)  # both contour halves and the clamp beyond 39 degrees

@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from reference_reprojection import reprojected_flow
 from render_helpers import large_motion_recipe
 
@@ -23,7 +22,7 @@ WARP_SAMPLES = (0, 1, 2, 3)
 
 @pytest.fixture(scope="module")
 def worker(standin_assets, meflow_cache):
-    from pipeline.pair import RenderWorker
+    from pipeline.synthesis.pair import RenderWorker
 
     return RenderWorker(large_motion_recipe(), standin_assets, cache_dir=meflow_cache, threads=2)
 
@@ -65,8 +64,11 @@ def test_glasses_move_rigidly_with_the_head(worker):
     with_glasses, without = worker.render(inputs), worker.render(plain)
     lens = with_glasses.mask & (np.abs(with_glasses.flow_facial - without.flow_facial).max(-1) > 1e-3)
     assert lens.sum() > 20  # the glasses cover part of the face and change what is seen there
-    # On the glasses, expression flow is zero: they move with the head only.
-    np.testing.assert_allclose(with_glasses.flow_expression[lens & (np.abs(without.flow_expression).max(-1) > 0.2)], 0.0, atol=1e-3)
+    # On the glasses, expression flow is zero: they move with the head only. Checked where the
+    # face behind them has expression motion, so a frame that followed the skin would show it.
+    moving_skin_behind = lens & (np.abs(without.flow_expression).max(-1) > 0.2)
+    assert moving_skin_behind.sum() >= 10, moving_skin_behind.sum()
+    np.testing.assert_allclose(with_glasses.flow_expression[moving_skin_behind], 0.0, atol=1e-3)
 
 
 def _warp_error(onset: np.ndarray, apex: np.ndarray, flow: np.ndarray, region: np.ndarray) -> float:
@@ -98,7 +100,7 @@ def test_landmarks_land_on_the_face(worker):
 
 
 def test_missing_texture_fails_that_sample_only(worker):
-    from render.blender_scene import RenderError
+    from render.blender.scene import RenderError
 
     inputs = worker.plan(1)
     inputs.scene = dataclasses.replace(inputs.scene, texture="/nonexistent/face.png")
@@ -113,7 +115,7 @@ from flame_assets.assets import load_assets
 from flame_assets.standin.build import ensure_standin
 sys.path.insert(0, {tests!r})
 from render_helpers import large_motion_recipe
-from pipeline.pair import RenderWorker
+from pipeline.synthesis.pair import RenderWorker
 worker = RenderWorker(large_motion_recipe(), load_assets(ensure_standin()), threads=int(sys.argv[1]))
 order = [int(k) for k in sys.argv[2].split(",")]
 out = {{}}
@@ -162,7 +164,7 @@ def test_preview_cli_writes_the_sample_layout(tmp_path):
 
 
 def test_preview_reports_a_bad_background_and_goes_on(tmp_path):
-    from pipeline.recipe import load_recipe
+    from pipeline.synthesis.recipe import load_recipe
 
     images = tmp_path / "backgrounds"
     images.mkdir()

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 import zarr
-from torch.utils.data import DataLoader
-
 from shard_fixtures import SIZE, synthetic_sample, write_dataset
+from torch.utils.data import DataLoader, get_worker_info
+
+from shards.layout import DatasetDir
 from shards.reader import ShardReader
 from shards.schema import BLOCK, FIELDS
+from shards.splits import SplitRule
 from shards.verify import verify_dataset
 from shards.writer import ShardWriter
 from training.shard_dataset import ShardDataset, ShardEpochSampler, ShardStream, epoch_assignment
@@ -107,12 +109,24 @@ def test_epoch_orders_are_seeded_shard_aware_and_rank_disjoint(tmp_path):
     assert sorted(sampler) == list(range(len(ds))) and len(sampler) == len(ds)
 
 
-def test_stream_splits_shards_across_dataloader_workers(tmp_path):
+class WorkerTaggedDataset(ShardDataset):
+    """Items say which DataLoader worker read them and from which shard."""
+
+    def __getitem__(self, n: int) -> dict:
+        return {**super().__getitem__(n), "worker": get_worker_info().id, "shard": self.entries[n][0]}
+
+
+def test_stream_deals_whole_shards_to_dataloader_workers(tmp_path):
     write_dataset(tmp_path, shards=5, per_shard=4)
-    stream = ShardStream(ShardDataset(tmp_path, "all", fields=("sample_index",)), seed=3)
+    stream = ShardStream(WorkerTaggedDataset(tmp_path, "all", fields=("sample_index",)), seed=3)
     stream.set_epoch(1)
-    seen = [int(x["sample_index"]) for x in DataLoader(stream, batch_size=None, num_workers=2)]
-    assert sorted(seen) == list(range(20))  # every sample once, though two workers read
+    seen = list(DataLoader(stream, batch_size=None, num_workers=2))
+    assert sorted(int(x["sample_index"]) for x in seen) == list(range(20))  # every sample once
+    readers = {}
+    for item in seen:
+        readers.setdefault(int(item["shard"]), set()).add(int(item["worker"]))
+    assert sorted(readers) == list(range(5)) and all(len(w) == 1 for w in readers.values()), readers  # one reader per shard
+    assert {w for ws in readers.values() for w in ws} == {0, 1}  # and both workers read
 
 
 def test_fast_reader_equals_zarr_for_every_field(tmp_path):
@@ -128,8 +142,6 @@ def test_fast_reader_equals_zarr_for_every_field(tmp_path):
 
 
 def test_a_crashed_writer_is_resumed_from_its_checkpoint(tmp_path):
-    from shards.layout import DatasetDir
-
     straight = write_dataset(tmp_path / "straight", shards=1, per_shard=BLOCK + 3)
     layout = DatasetDir(tmp_path / "resumed")
     layout.shard_dir.mkdir(parents=True)
@@ -148,3 +160,31 @@ def test_a_crashed_writer_is_resumed_from_its_checkpoint(tmp_path):
     a, b = ShardReader(straight.shard_path(0)), ShardReader(layout.shard_path(0))
     for f in FIELDS:
         np.testing.assert_array_equal(a.column(f.name), b.column(f.name), err_msg=f.name)
+
+
+def test_the_split_rule_is_the_datasets_own(tmp_path):
+    """A dataset written before the rule was recorded reads with the defaults it was split with;
+    a recorded rule (salt, fraction) is the one readers use."""
+    layout = write_dataset(tmp_path, shards=6, per_shard=10, samples_per_identity=1)
+    ids = lambda ds: {ds.layout.reader(s).read(i, ("source_id",))["source_id"] for s, i in ds.entries}  # noqa: E731
+    legacy = ShardDataset(tmp_path, "test")
+    assert ids(legacy) == {f"photo-{k:04d}" for k in range(60) if SplitRule().is_test(f"photo-{k:04d}")}
+    meta = layout.metadata()
+    layout.write_metadata({**meta, "split": {"salt": "other-salt", "test_fraction": 0.5}})
+    recorded = ShardDataset(tmp_path, "test")
+    expected = {f"photo-{k:04d}" for k in range(60) if SplitRule("other-salt", 0.5).is_test(f"photo-{k:04d}")}
+    assert ids(recorded) == expected and 15 < len(expected) < 45
+    assert len(ShardDataset(tmp_path, "train")) + len(recorded) == 60
+
+
+def test_expression_flow_is_derived_on_read(tmp_path):
+    write_dataset(tmp_path, shards=1, per_shard=3)
+    reader = ShardReader(DatasetDir(tmp_path).shard_path(0))
+    sample = reader.read(1, ("flow_expression", "mask"))
+    assert sorted(sample) == ["flow_expression", "mask"]
+    want = synthetic_sample(1, 0)
+    np.testing.assert_array_equal(sample["flow_expression"], want["flow_facial"] - want["flow_head"])
+    item = ShardDataset(tmp_path, "all", fields=("flow_expression",))[1]
+    assert item["flow_expression"].shape == (2, SIZE, SIZE)
+    with pytest.raises(KeyError, match="no field"):
+        reader.read(0, ("flow_sideways",))

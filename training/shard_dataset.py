@@ -9,11 +9,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 
-from pipeline.splits import DEFAULT_TEST_FRACTION, is_test
 from shards.layout import DatasetDir
 from shards.reader import ShardReader
+from shards.splits import SplitRule
 
 TRAINING_FIELDS = ("onset", "apex", "flow_facial", "flow_head", "mask", "landmarks_onset", "landmarks_apex")
+CHANNELS_LAST = ("onset", "apex", "flow_facial", "flow_head", "flow_expression")  # (H, W, C) -> (C, H, W)
 SPLITS = ("train", "test", "all")
 
 
@@ -23,7 +24,7 @@ def to_tensors(sample: dict) -> dict:
     for name, value in sample.items():
         if isinstance(value, str):
             out[name] = value
-        elif name in ("onset", "apex", "flow_facial", "flow_head"):
+        elif name in CHANNELS_LAST:
             out[name] = torch.from_numpy(np.ascontiguousarray(np.moveaxis(value, -1, 0)))
         else:
             out[name] = torch.from_numpy(np.asarray(value))
@@ -33,16 +34,21 @@ def to_tensors(sample: dict) -> dict:
 class ShardDataset(Dataset):
     """Samples of the chosen shards and split. Item n -> dict of tensors (see to_tensors).
 
-    root: dataset folder; split: train | test | all (by source identity, never both sides);
-    shards: subset of shard indices (default: all complete); fields: which per-sample fields.
+    root: dataset folder; split: train | test | all (by source identity, never both sides, with
+    the rule the dataset records); shards: subset of shard indices (default: all complete);
+    fields: which per-sample fields (stored, or derived such as flow_expression); test_fraction:
+    another share of identities for test than the dataset's (the same salt).
     """
 
     def __init__(self, root: Path, split: str = "train", shards: list[int] | None = None,
-                 fields: tuple[str, ...] = TRAINING_FIELDS, test_fraction: float = DEFAULT_TEST_FRACTION) -> None:
+                 fields: tuple[str, ...] = TRAINING_FIELDS, test_fraction: float | None = None) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         self.layout = DatasetDir(Path(root))
         self.meta = self.layout.metadata()
+        self.split_rule = SplitRule.from_metadata(self.meta)
+        if test_fraction is not None:
+            self.split_rule = SplitRule(self.split_rule.salt, test_fraction)
         complete = self.layout.complete_shards()
         chosen = complete if shards is None else list(shards)
         missing = sorted(set(chosen) - set(complete))
@@ -53,7 +59,7 @@ class ShardDataset(Dataset):
         for s in chosen:
             ids = ShardReader(self.layout.shard_path(s)).column("source_id")
             for i, source in enumerate(ids):
-                if split == "all" or is_test(str(source), test_fraction) == (split == "test"):
+                if split == "all" or self.split_rule.split_of(str(source)) == split:
                     self.entries.append((s, i))
         self._readers: dict[int, ShardReader] = {}
 

@@ -19,7 +19,6 @@ from .rig import PARENTS, joint_regressor, pose_correctives, skinning_weights
 from .spec import JOINT_NAMES, SPEC, VERSION, HeadSpec
 
 MODEL_FILE = "meflow_standin.pkl"
-N_EXPRESSION_USED = 50  # what TEASER / SMIRK / the dataset use; the file holds 100 like FLAME
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

@@ -7,17 +7,17 @@ strong expression, and the dataset's scales s^e in [0, 0.3] make those micro-mov
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from ..assets import N_EXPRESSION_TOTAL
 from .regions import Regions
 from .spec import SEED, gaussian2d, smoothstep
 
 MM = 0.001
 JAW_DROP_RADIANS = 0.06  # jaw rotation of one unit of "jaw_drop"
-N_EXPRESSION = 100
 N_BILATERAL = 18
 N_ONE_SIDED_SOURCES = 16  # actions 0..15 also exist as left-only and right-only directions
 MIXTURE_SCALE = 0.25
@@ -125,7 +125,7 @@ def expression_names() -> list[str]:
     names = [a.name for a in ACTIONS]
     for a in ACTIONS[:N_ONE_SIDED_SOURCES]:
         names += [f"left_{a.name}", f"right_{a.name}"]
-    names += [f"mixture_{k:02d}" for k in range(N_EXPRESSION - len(names))]
+    names += [f"mixture_{k:02d}" for k in range(N_EXPRESSION_TOTAL - len(names))]
     return names
 
 
@@ -138,7 +138,7 @@ def expression_directions(r: Regions, jaw_center: np.ndarray) -> np.ndarray:
     for field in bilateral[:N_ONE_SIDED_SOURCES]:
         one_sided += [field * left, field * right]
     rng = np.random.default_rng(SEED)
-    n_mix = N_EXPRESSION - len(bilateral) - len(one_sided)
+    n_mix = N_EXPRESSION_TOTAL - len(bilateral) - len(one_sided)
     mix = rng.normal(size=(n_mix, N_BILATERAL))
     mix *= MIXTURE_SCALE / np.linalg.norm(mix, axis=1, keepdims=True)
     basis = np.stack(bilateral, -1)

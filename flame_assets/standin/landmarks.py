@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..assets import CONTOUR_MAX_YAW_DEG, N_CONTOUR_LANDMARKS, N_YAW_BINS
 from .geometry import Template
 from .spec import HeadSpec
-
-N_YAW_BINS = 79
-MAX_YAW_DEG = 39
 
 # (x, y) targets on the subject's right (-x) for points that are mirrored, iBUG order.
 RIGHT_BROW = [(-0.050, 0.021), (-0.042, 0.027), (-0.033, 0.030), (-0.024, 0.029), (-0.015, 0.026)]  # 17-21
@@ -83,16 +81,16 @@ def _contour_candidates(template: Template, spec: HeadSpec) -> np.ndarray:
 
 def yaw_of_bin(k: int) -> float:
     """Head yaw (degrees, rotation about +y) served by look-up-table row k, as smplx indexes it."""
-    return -float(k) if k <= MAX_YAW_DEG else float(k - MAX_YAW_DEG)
+    return -float(k) if k <= CONTOUR_MAX_YAW_DEG else float(k - CONTOUR_MAX_YAW_DEG)
 
 
 def contour_vertices(template: Template, spec: HeadSpec) -> np.ndarray:
     """(79, 17) vertex index of contour points 0..16 for each yaw bin."""
     cand = _contour_candidates(template, spec)
     pts = template.vertices[cand]
-    angles = np.deg2rad(180.0 + np.arange(17) * 180.0 / 16.0)  # image-left, down, image-right
+    angles = np.deg2rad(180.0 + np.arange(N_CONTOUR_LANDMARKS) * 180.0 / (N_CONTOUR_LANDMARKS - 1))  # image-left, down, image-right
     directions = np.stack([np.cos(angles), np.sin(angles)], -1)
-    table = np.zeros((N_YAW_BINS, 17), np.int64)
+    table = np.zeros((N_YAW_BINS, N_CONTOUR_LANDMARKS), np.int64)
     for k in range(N_YAW_BINS):
         a = np.deg2rad(yaw_of_bin(k))
         rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from facial.flame_layout import N_SHAPE
+
 from .regions import Regions
 from .spec import SEED, gaussian2d, smoothstep
 
-N_SHAPE = 300
 RANDOM_BUMPS_PER_DIRECTION = 3
 RANDOM_AMPLITUDE = 0.0025  # metres at the first random direction
 RANDOM_DECAY = 12.0  # amplitude halves after this many directions

@@ -13,33 +13,12 @@ import numpy as np
 import torch
 from smplx.lbs import batch_rodrigues
 
-from .landmarks68 import normalised_mean_error
+from facial.flame_layout import N_EXPRESSION, N_SHAPE
+from facial.ibug68 import INNER, JAW, N_POINTS, normalised_mean_error
+
+from .config import FitConfig
 from .objective import box_penalty, gaussian_prior, jaw_penalty, landmark_term, lorentzian
 from .projection import project
-
-
-@dataclass(frozen=True)
-class FitConfig:
-    """Iterations, step sizes and prior weights. Residuals are in units of the face size (the RMS
-    distance of the target landmarks from their centre), so these do not depend on resolution."""
-
-    rigid_iterations: int = 150  # on the 51 inner points only: cheap
-    yaw_hypotheses_deg: tuple = (-45.0, -20.0, 0.0, 20.0, 45.0)
-    full_iterations: int = 400
-    rigid_lr: float = 0.03
-    full_lr: float = 0.02
-    n_shape: int = 100  # identity directions fitted; 68 points cannot pin more than this
-    n_expression: int = 50
-    robust_scale: float = 0.02  # Lorentzian scale: residuals beyond ~2 % of the face size are damped
-    robust_scale_start: float = 0.1  # annealed down to robust_scale over the first half of a stage
-    shape_prior: float = 2e-3
-    expression_prior: float = 2e-3
-    jaw_prior: float = 10.0
-    eyelid_prior: float = 10.0
-    jaw_max_open: float = 0.6
-    jaw_max_side: float = 0.05
-    contour_weight: float = 0.5  # the jaw line is the least reliable landmark group
-    max_nme: float = 0.08  # fits above this normalised mean error are rejected
 
 
 @dataclass
@@ -96,7 +75,7 @@ def rotate_about(points: torch.Tensor, pose: torch.Tensor, centre: torch.Tensor)
     return torch.einsum("bij,nj->bni", rotation, points - centre) + centre
 
 
-def rigid_start(inner: np.ndarray, root: np.ndarray, targets: np.ndarray, config: "FitConfig") -> tuple[np.ndarray, ...]:
+def rigid_start(inner: np.ndarray, root: np.ndarray, targets: np.ndarray, config: FitConfig) -> tuple[np.ndarray, ...]:
     """Head pose and camera of the neutral face that best explain the 51 inner landmarks.
 
     inner (51, 3) neutral landmarks 17-67, root (3,) root joint, targets (B, 68, 2) normalised ->
@@ -106,7 +85,7 @@ def rigid_start(inner: np.ndarray, root: np.ndarray, targets: np.ndarray, config
     batch = targets.shape[0]
     hypotheses = np.deg2rad(np.asarray(config.yaw_hypotheses_deg))
     n = len(hypotheses)
-    scale, roll, shift = similarity_start(inner[:, :2], targets[:, 17:])
+    scale, roll, shift = similarity_start(inner[:, :2], targets[:, INNER])
     pose0 = np.zeros((n, batch, 3))
     pose0[:, :, 1] = hypotheses[:, None]
     pose0[:, :, 2] = roll
@@ -114,7 +93,7 @@ def rigid_start(inner: np.ndarray, root: np.ndarray, targets: np.ndarray, config
     pose = torch.tensor(pose0.reshape(n * batch, 3), dtype=f, requires_grad=True)
     log_scale = torch.tensor(np.tile(np.log(scale), n), dtype=f, requires_grad=True)
     shift_t = torch.tensor(np.tile(shift, (n, 1)), dtype=f, requires_grad=True)
-    target = torch.tensor(np.tile(targets[:, 17:], (n, 1, 1)), dtype=f)
+    target = torch.tensor(np.tile(targets[:, INNER], (n, 1, 1)), dtype=f)
     points, centre = torch.tensor(inner, dtype=f), torch.tensor(root, dtype=f)
     optimiser = torch.optim.Adam([pose, log_scale, shift_t], lr=config.rigid_lr)
     for _ in range(config.rigid_iterations):
@@ -143,8 +122,8 @@ class _Parameters(torch.nn.Module):
 
 
 def _landmark_weights(visible: np.ndarray | None, batch: int, contour_weight: float) -> torch.Tensor:
-    w = np.ones((batch, 68), np.float32)
-    w[:, :17] = contour_weight
+    w = np.ones((batch, N_POINTS), np.float32)
+    w[:, JAW] = contour_weight
     if visible is not None:
         w = w * np.asarray(visible, np.float32)
     return torch.from_numpy(w)
@@ -158,7 +137,7 @@ def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
     y down, iBUG order); visible (B, 68) optional 0/1 weights (a landmark known to be missing).
     """
     targets = np.asarray(targets, np.float64)
-    if targets.ndim != 3 or targets.shape[1:] != (68, 2):
+    if targets.ndim != 3 or targets.shape[1:] != (N_POINTS, 2):
         raise ValueError(f"targets must have shape (B, 68, 2), got {targets.shape}")
     if not model.assets.has_landmarks:
         raise ValueError("the face model has no landmark embedding: fitting needs FLAME's landmark files")
@@ -166,7 +145,7 @@ def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
     norm, centre, size = normalise(targets)
     with torch.no_grad():
         neutral = model()
-    pose, log_scale, shift = rigid_start(neutral.landmarks[0, 17:].double().numpy(),
+    pose, log_scale, shift = rigid_start(neutral.landmarks[0, INNER].double().numpy(),
                                          neutral.joints[0, 0].double().numpy(), norm, config)
     n_shape = min(config.n_shape, model.n_shape)
     n_expression = min(config.n_expression, model.n_expression)
@@ -209,7 +188,7 @@ def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
     camera = np.stack([camera[:, 0] * size, camera[:, 1] * size + centre[:, 0], camera[:, 2] * size + centre[:, 1]], 1)
     pad = lambda t, k: np.pad(t.detach().double().numpy(), ((0, 0), (0, k - t.shape[1])))  # noqa: E731
     return FitResult(
-        shape=pad(params.shape, 300), expression=pad(params.expression, 50), jaw=params.jaw.detach().double().numpy(),
+        shape=pad(params.shape, N_SHAPE), expression=pad(params.expression, N_EXPRESSION), jaw=params.jaw.detach().double().numpy(),
         pose=params.pose.detach().double().numpy(), eyelids=params.eyelids.detach().double().numpy(),
         camera=camera, landmarks=landmarks, nme=normalised_mean_error(landmarks, targets),
         vertices=out.vertices.double().numpy(), history=history)

@@ -16,21 +16,21 @@ import cv2
 import numpy as np
 import torch
 
+from facial.flame_layout import FACE_PARAMS
+from facial.ibug68 import N_POINTS, normalised_mean_error
+
+from .config import FitConfig
 from .detectors import NoFaceError, make_detector
 from .diagnostic import diagnostic_image
-from .fitter import FitConfig, fit_landmarks
+from .fitter import fit_landmarks
 from .images import Photo, PhotoError, load_photo
-from .landmarks68 import normalised_mean_error
+from .output import DIAGNOSTIC, FINISHED, PARAMS, RESULT, STATUSES, SUMMARY_CSV, SUMMARY_JSON, TEXTURE, params_arrays
 from .projection import camera_from_normalised, project_np
 from .sources import FitItem
 from .texture import TexelMap, photo_texture, texel_map
 
-RESULT = "result.json"
-PARAMS = "params.npz"
-TEXTURE = "texture.png"
-DIAGNOSTIC = "diagnostic.png"
 ENCODER_CROP = 224  # the square crop TEASER / SMIRK see, when an encoder's photo is not at hand
-DONE = ("ok", "rejected")
+MAX_OUTSIDE_LANDMARKS = N_POINTS // 2  # more than this outside the image: wrong image or landmarks
 
 
 @dataclass
@@ -122,7 +122,7 @@ class FitRun:
         if landmarks is not None and photo is not None:
             w, h = photo.size
             outside = ((landmarks < -0.5) | (landmarks > np.array([w, h]) - 0.5)).any(1).sum()
-            if outside > 34:
+            if outside > MAX_OUTSIDE_LANDMARKS:
                 return self._fail(item, f"{outside} of 68 landmarks lie outside the {w}x{h} image: wrong image or landmarks", notes)
         return Prepared(item, photo, landmarks, notes)
 
@@ -160,12 +160,8 @@ class FitRun:
         image_size = np.array(prep.photo.size if prep.photo else (ENCODER_CROP, ENCODER_CROP))
         files = {}
         if status == "ok":
-            arrays = {**{k: np.asarray(v, np.float32) for k, v in params.items()},
-                      "camera": camera.astype(np.float64), "image_size": image_size,
-                      "landmarks_fitted": fitted.astype(np.float32), "nme": np.float64(np.nan if nme is None else nme),
-                      "source_id": np.array(item.source_id), "model_fingerprint": np.array(self.model.assets.fingerprint)}
-            if prep.landmarks is not None:
-                arrays["landmarks_given"] = prep.landmarks.astype(np.float32)
+            arrays = params_arrays(params, camera, image_size, fitted, prep.landmarks, nme, item.source_id,
+                                   self.model.assets.fingerprint)
             files[PARAMS] = lambda p: np.savez(p, **arrays)
             if texture is not None:
                 files[TEXTURE] = lambda p: _write_image(p, texture)
@@ -197,7 +193,7 @@ class FitRun:
             camera = camera_from_normalised(p["cam"], *size)
         except ValueError as err:
             return self._fail(prep.item, str(err), prep.notes)
-        params = {k: p[k] for k in ("shape", "expression", "jaw", "pose", "eyelids")}
+        params = {k: p[k] for k in FACE_PARAMS}
         if not self.model.has_eyelids and np.any(params["eyelids"] != 0):
             prep.notes.append("eyelid parameters dropped: the model has no eyelid blendshapes")
             params["eyelids"] = np.zeros(2)
@@ -219,7 +215,7 @@ class FitRun:
     # --- driver ----------------------------------------------------------------------------------
     def run(self, items: list[FitItem]) -> dict:
         started = time.perf_counter()
-        todo = [it for it in items if self.status(it) not in DONE]
+        todo = [it for it in items if self.status(it) not in FINISHED]
         self.log(f"fitting {len(todo)} of {len(items)} items ({len(items) - len(todo)} already done) into {self.out}")
         batch: list[Prepared] = []
         for item in todo:
@@ -261,7 +257,7 @@ def write_summary(out: Path, names: list[str]) -> dict:
     for name in names:
         path = out / name / RESULT
         rows.append(json.loads(path.read_text()) if path.exists() else {"name": name, "status": "missing"})
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "rejected", "failed", "missing")}
+    counts = {s: sum(r["status"] == s for r in rows) for s in (*STATUSES, "missing")}
     reasons: dict[str, int] = {}
     for r in rows:
         if r["status"] in ("failed", "rejected"):
@@ -272,8 +268,8 @@ def write_summary(out: Path, names: list[str]) -> dict:
                "nme_ok": ({"median": round(float(np.median(nmes)), 5), "mean": round(float(nmes.mean()), 5),
                            "max": round(float(nmes.max()), 5)} if len(nmes) else None),
                "results": rows}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    with open(out / "summary.csv", "w") as handle:
+    (out / SUMMARY_JSON).write_text(json.dumps(summary, indent=1))
+    with open(out / SUMMARY_CSV, "w") as handle:
         handle.write("name,status,nme,reason,source_id\n")
         for r in rows:
             reason = str(r.get("reason", "")).replace('"', "'")

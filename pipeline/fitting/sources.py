@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from facial.flame_layout import FACE_PARAMS
+from facial.ibug68 import check_landmarks
+
 from .images import IMAGE_SUFFIXES
-from .landmarks68 import check_landmarks
 
 AFFECTNET_COLUMNS = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
                      "facial_landmarks", "expression", "valence", "arousal")
@@ -110,13 +112,14 @@ def affectnet_items(csv_path: Path, image_root: Path | None = None) -> list[FitI
     return items
 
 
-# TEASER / SMIRK key names (and common aliases) -> (our name, length).
+# TEASER / SMIRK key names (and common aliases) -> (our name, length); `cam` is the encoder's
+# normalised weak-perspective camera [s, tx, ty].
 ENCODER_KEYS = {
-    "shape": (("shape_params", "shape", "betas"), 300),
-    "expression": (("expression_params", "expression", "expr", "exp"), 50),
-    "pose": (("pose_params", "pose", "global_pose"), 3),
-    "jaw": (("jaw_params", "jaw", "jaw_pose"), 3),
-    "eyelids": (("eyelid_params", "eyelids", "eyelid"), 2),
+    "shape": (("shape_params", "shape", "betas"), FACE_PARAMS["shape"]),
+    "expression": (("expression_params", "expression", "expr", "exp"), FACE_PARAMS["expression"]),
+    "pose": (("pose_params", "pose", "global_pose"), FACE_PARAMS["pose"]),
+    "jaw": (("jaw_params", "jaw", "jaw_pose"), FACE_PARAMS["jaw"]),
+    "eyelids": (("eyelid_params", "eyelids", "eyelid"), FACE_PARAMS["eyelids"]),
     "cam": (("cam", "camera", "cam_params"), 3),
 }
 

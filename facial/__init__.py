@@ -1,0 +1,13 @@
+"""Facial geometry on numpy arrays, shared by the factory, the trainer and the instruction builder.
+
+numpy only (no torch, cv2, Blender or Dask), so a training node and the instruction builder import
+it as freely as the dataset builder does:
+- `ibug68`: the 68-point landmark convention (groups, mirror permutation, eye corners, NME);
+- `flame_layout`: the FLAME parameter layout MEFlow fits, renders and stores (sizes, names, the
+  three states of a sample, the order of its four scales);
+- `regions`: facial regions placed on landmarks, rasterised to masks;
+- `directions`: the direction convention of flow vectors (angle and 8 labels);
+- `nose_tip`: removing the head's residual motion by the flow at the nose tip.
+
+"Left" and "right" in region names mean the image side, as MELLM names them.
+"""

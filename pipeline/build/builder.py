@@ -1,0 +1,193 @@
+"""`meflow dataset build`: one Dask task per shard, one long-lived Blender per worker process,
+atomic shards, resumable after any kill, a failure ledger instead of a crash."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from distributed import WorkerPlugin, as_completed, get_worker
+
+from flame_assets.assets import FlameAssets
+from shards.layout import DatasetDir, DatasetError, check_compatible
+from shards.schema import SCHEMA_VERSION
+from shards.splits import SplitRule
+from shards.writer import ShardWriter
+
+from ..synthesis.recipe import Recipe
+
+PLUGIN_NAME = "meflow-render-worker"
+TASK_RETRIES = 2  # a shard whose worker died is re-run this many times elsewhere
+
+
+class RenderPlugin(WorkerPlugin):
+    """Starts Blender and the face model once per worker process (also on workers that join
+    later); tasks find it with get_worker().plugins."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self, recipe_text: str, recipe_file: str, assets_dir: str, threads: int, device: str | None) -> None:
+        self.recipe_text, self.recipe_file, self.assets_dir = recipe_text, recipe_file, assets_dir
+        self.threads, self.device = threads, device
+        self.worker = None
+
+    def setup(self, worker) -> None:
+        from flame_assets.assets import load_assets
+
+        from ..synthesis.pair import RenderWorker
+        from ..synthesis.recipe import parse_recipe, with_device
+
+        recipe = parse_recipe(self.recipe_text, self.recipe_file)
+        if self.device:
+            recipe = with_device(recipe, self.device)
+        self.worker = RenderWorker(recipe, load_assets(Path(self.assets_dir)), threads=self.threads or None)
+
+
+def render_shard(root: str, shard: int, samples_per_shard: int, shard_attrs: dict) -> dict:
+    """Render samples [shard * M, (shard + 1) * M) into one shard. A sample that fails is
+    recorded (index, stage, reason) in the shard's failure list and the shard goes on. An
+    attempt that finds partial folders of its shard restarts it (a killed worker, a killed build)
+    and says so in its summary."""
+    from .records import sample_record
+
+    state: RenderPlugin = get_worker().plugins[PLUGIN_NAME]
+    layout = DatasetDir(Path(root))
+    recipe = state.worker.recipe
+    spec = recipe.render
+    t0, render_s = time.perf_counter(), 0.0
+    if (layout.shard_path(shard) / "zarr.json").exists():  # finished meanwhile by another attempt
+        reader = layout.reader(shard)
+        return {"shard": shard, "samples": len(reader), "failures": reader.failures, "resumed": 0,
+                "restarted": False, "seconds": 0.0, "render_seconds": 0.0}
+    first, end = shard * samples_per_shard, (shard + 1) * samples_per_shard
+    restarted = bool(layout.partials(shard))
+    writer = ShardWriter(layout.shard_path(shard), samples_per_shard, spec.height, spec.width, shard_attrs,
+                         first_index=first, resume_from=layout.best_checkpoint(shard))
+    try:
+        for k in range(writer.next_index, end):
+            try:
+                result = state.worker.render_index(k)
+            except Exception as err:  # noqa: BLE001 - the ledger keeps it; the shard goes on
+                writer.fail({"index": k, "stage": "render", "reason": f"{type(err).__name__}: {err}"})
+                continue
+            render_s += result.timings["render_onset_and_data"] + result.timings["render_apex"]
+            writer.append(sample_record(result), k)
+        writer.finish()
+    except Exception:
+        writer.abort()  # a failure of the shard itself; a killed worker keeps its checkpoint
+        raise
+    return {"shard": shard, "samples": writer.count, "failures": writer.failures, "resumed": writer.resumed,
+            "restarted": restarted, "seconds": time.perf_counter() - t0, "render_seconds": render_s}
+
+
+@dataclass
+class BuildReport:
+    shards_total: int
+    shards_done_before: int
+    shards_rendered: int
+    samples: int
+    failures: list
+    seconds: float
+    render_seconds: float
+    task_seconds: float = 0.0  # inside shard tasks (rendering plus per-sample work)
+    resumed_samples: int = 0  # kept from checkpoints of interrupted shards
+    restarted_shards: int = 0  # shards whose earlier attempt was interrupted (a worker or a build died)
+
+
+def _progress(done: int, total: int, samples: int, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    eta = elapsed / done * (total - done) if done else float("nan")
+    eta_text = "--:--" if eta != eta else f"{int(eta) // 60:02d}:{int(eta) % 60:02d}"
+    bar = "#" * int(30 * done / max(total, 1))
+    sys.stderr.write(f"\r[{bar:<30}] {done}/{total} shards, {samples} samples, "
+                     f"{int(elapsed) // 60:02d}:{int(elapsed) % 60:02d} elapsed, ETA {eta_text}")
+    sys.stderr.flush()
+
+
+def dataset_metadata(recipe: Recipe, assets: FlameAssets, samples_per_shard: int, shards: int) -> dict:
+    from .provenance import code_version
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "recipe": {"name": recipe.name, "version": recipe.version, "file": recipe.path, "text": recipe.text},
+        "recipe_hash": recipe.hash, "code_version": code_version(),
+        "head_model": assets.release, "head_model_fingerprint": assets.fingerprint,
+        "samples_per_shard": samples_per_shard, "shards": shards,
+        "width": recipe.render.width, "height": recipe.render.height,
+        "split": SplitRule().to_json(),
+    }
+
+
+def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int,
+            samples_per_shard: int) -> tuple[DatasetDir, list[int], int]:
+    """Check or create the dataset folder; return it, the shards still to render and how many
+    were complete already. Raises DatasetError when the folder holds another dataset."""
+    layout = DatasetDir(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise DatasetError(f"cannot write to {out} ({err.strerror}): choose a writable --out") from None
+    wanted = dataset_metadata(recipe, assets, samples_per_shard, shards)
+    if layout.exists():
+        existing = layout.metadata()
+        check_compatible(existing, wanted)
+        wanted["shards"] = max(shards, existing.get("shards", 0))
+        wanted["code_version"] = existing.get("code_version")  # shards record their own
+        wanted["split"] = SplitRule.from_metadata(existing).to_json()  # a dataset keeps its split
+    layout.write_metadata(wanted)
+    layout.remove_stale_partials()  # checkpointed partials stay: their shard's task resumes them
+    done = set(layout.complete_shards())
+    todo = [s for s in range(shards) if s not in done]
+    return layout, todo, len(done & set(range(shards)))
+
+
+def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shards: int, samples_per_shard: int,
+          workers: int, cluster: str = "local", echo: Callable[[str], object] = print) -> BuildReport:
+    from .cluster import connect
+    from .provenance import code_version
+
+    t0 = time.perf_counter()
+    layout, todo, done_before = prepare(out, recipe, assets, shards, samples_per_shard)
+    if not todo:
+        echo(f"{out}: all {shards} shards are complete")
+        return BuildReport(shards, done_before, 0, 0, [], 0.0, 0.0)
+    handle = connect(cluster, workers)
+    try:
+        client = handle.client
+        echo(f"dashboard: {client.dashboard_link}")
+        echo(f"rendering {len(todo)} of {shards} shards ({samples_per_shard} samples each) on "
+             f"{len(client.scheduler_info()['workers']) or 'pending'} workers")
+        plugin = RenderPlugin(recipe.text, recipe.path, str(assets_dir), handle.threads_per_worker, handle.render_device)
+        client.register_plugin(plugin)
+        blender = client.run(lambda: __import__("render.blender.scene", fromlist=["x"]).blender_version())
+        blender_version = next(iter(blender.values()), "unknown")
+        meta = layout.metadata()
+        meta.setdefault("blender_version", blender_version)
+        layout.write_metadata(meta)
+        attrs = {"recipe_hash": recipe.hash, "code_version": code_version(),
+                 "blender_version": blender_version, "head_model_fingerprint": assets.fingerprint}
+        futures = [client.submit(render_shard, str(layout.root), s, samples_per_shard, {**attrs, "shard": s},
+                                 key=f"shard-{s}-{recipe.hash[:8]}", retries=TASK_RETRIES, pure=False) for s in todo]
+        samples, failures, render_s, task_s, resumed, restarted, finished = 0, [], 0.0, 0.0, 0, 0, 0
+        started = time.perf_counter()
+        _progress(0, len(todo), 0, started)
+        for future in as_completed(futures):
+            summary = future.result()
+            finished += 1
+            samples += summary["samples"]
+            failures += summary["failures"]
+            render_s += summary["render_seconds"]
+            task_s += summary["seconds"]
+            resumed += summary["resumed"]
+            restarted += summary["restarted"]
+            _progress(finished, len(todo), samples, started)
+        sys.stderr.write("\n")
+    finally:
+        handle.close()
+    return BuildReport(shards, done_before, len(todo), samples, failures, time.perf_counter() - t0, render_s, task_s,
+                       resumed, restarted)

@@ -1,0 +1,4 @@
+"""`python -m pipeline.cli ...` is `meflow ...`."""
+from . import main
+
+main()

@@ -1,0 +1,30 @@
+"""One sample as files, the layout `meflow render preview` and the dataset's flo export share:
+<dir>/<sample_id>/{onset.png, apex.png, flow_facial.flo, flow_head.flo, mask.png, params.json}
+(Middlebury .flo, readable by cv2.readOpticalFlow)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from shards.flo import write_flo
+
+
+def write_png(path: Path, rgb: np.ndarray) -> None:
+    """(H, W, 3) RGB or (H, W) grey uint8 -> PNG; OSError when it cannot be written."""
+    if not cv2.imwrite(str(path), rgb[..., ::-1] if rgb.ndim == 3 else rgb):
+        raise OSError(f"cannot write {path}")
+
+
+def write_core_files(folder: Path, onset, apex, flow_facial, flow_head, mask, params: dict) -> Path:
+    """<folder>/{onset.png, apex.png, flow_facial.flo, flow_head.flo, mask.png, params.json}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_png(folder / "onset.png", onset)
+    write_png(folder / "apex.png", apex)
+    write_flo(folder / "flow_facial.flo", flow_facial)
+    write_flo(folder / "flow_head.flo", flow_head)
+    write_png(folder / "mask.png", np.asarray(mask).astype(np.uint8) * 255)
+    (folder / "params.json").write_text(json.dumps(params, indent=1))
+    return folder

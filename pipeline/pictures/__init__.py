@@ -1,0 +1,1 @@
+"""Pictures people look at: head models, contact sheets, the package architecture."""

@@ -1,0 +1,69 @@
+"""FLAME parameters of one face, the random source, and the three states of eq. 1-3."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from facial.flame_layout import N_EXPRESSION, N_SHAPE, STATES
+
+from .recipe import Source
+from .schedule import Scales
+
+EYELID_ASYMMETRY = 0.1  # the two lids close by nearly, not exactly, the same amount
+
+
+@dataclass(frozen=True)
+class FaceParams:
+    """shape (300,), expression (50,), jaw (3,), pose (3,) global head rotation, eyelids (2,):
+    the fields of facial.flame_layout.FACE_PARAMS, by name."""
+
+    shape: np.ndarray
+    expression: np.ndarray
+    jaw: np.ndarray
+    pose: np.ndarray
+    eyelids: np.ndarray
+
+    def to_json(self) -> dict:
+        return {k: np.asarray(getattr(self, k)).round(8).tolist() for k in self.__dataclass_fields__}
+
+
+def random_face(source: Source, n_shape: int, expression_names: tuple[str, ...] | None,
+                rng: np.random.Generator) -> FaceParams:
+    """An identity from the shape prior and a full expression and head pose. With named
+    directions (the stand-in) the expression is a few facial actions; with FLAME's unnamed PCA,
+    Gaussian coefficients on its first components."""
+    shape = np.zeros(N_SHAPE)
+    shape[:n_shape] = rng.normal(0.0, source.shape_std, n_shape)
+    expression = np.zeros(N_EXPRESSION)
+    if expression_names:
+        count = int(rng.integers(source.actions_per_sample[0], source.actions_per_sample[1] + 1))
+        usable = [i for i, name in enumerate(expression_names[:N_EXPRESSION]) if name != "jaw_drop"]
+        chosen = rng.choice(usable, size=min(count, len(usable)), replace=False)
+        expression[chosen] = rng.uniform(*source.action_strength, size=len(chosen))
+    else:
+        k = source.pca_expression_components
+        expression[:k] = rng.normal(0.0, source.pca_expression_std, k)
+    opens = rng.random() < source.jaw_open_probability
+    jaw = np.array([rng.uniform(0.0, source.jaw_open_max) if opens else 0.0, 0.0, 0.0])
+    lid = rng.uniform(0.0, source.eyelid_max)
+    eyelids = np.clip(lid + rng.uniform(-EYELID_ASYMMETRY, EYELID_ASYMMETRY, 2) * lid, 0.0, 1.0)
+    pose = np.deg2rad(rng.normal(0.0, source.head_pose_std_deg))
+    return FaceParams(shape=shape, expression=expression, jaw=jaw, pose=pose, eyelids=eyelids)
+
+
+def scale_state(face: FaceParams, s_expression: float, s_pose: float) -> FaceParams:
+    """Expression-related parameters (jaw, expression, eyelids) scale with s^e, head pose with
+    s^p; shape is never scaled (paper eq. 1-3)."""
+    return replace(face, expression=s_expression * face.expression, jaw=s_expression * face.jaw,
+                   eyelids=s_expression * face.eyelids, pose=s_pose * face.pose)
+
+
+def three_states(face: FaceParams, scales: Scales) -> dict[str, FaceParams]:
+    """onset (eq. 1), head: onset expression with apex head pose (eq. 2), apex (eq. 3), keyed by
+    facial.flame_layout.STATES."""
+    return dict(zip(STATES, (
+        scale_state(face, scales.onset_expression, scales.onset_pose),
+        scale_state(face, scales.onset_expression, scales.apex_pose),
+        scale_state(face, scales.apex_expression, scales.apex_pose),
+    )))

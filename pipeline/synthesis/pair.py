@@ -1,0 +1,154 @@
+"""One sample end to end: recipe + index -> face, scales, meshes, scene -> rendered pair with
+exact facial and head flow. `RenderWorker` holds the per-process state (face model, Blender)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from facial.flame_layout import STATES
+from flame_assets.assets import FlameAssets
+from flame_assets.model import FaceModel
+from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
+from render.camera import Camera, flow_from_targets
+from render.glasses import glasses_local, place_glasses, rigid_move
+from render.scene_spec import SceneSpec
+from shards.flows import expression_flow
+
+from .face_params import FaceParams, random_face, three_states
+from .fitted_source import FitLibrary
+from .meshes import StateGeometry, evaluate_states, eye_regions
+from .recipe import Recipe
+from .scene_sampling import sample_scene
+from .schedule import Scales, sample_scales
+from .seeds import cycles_seed, random_source_id, sample_id, sample_rngs
+
+REFERENCE_EYE_DISTANCE = 0.063  # glasses topology is built once at this eye distance
+
+
+@dataclass
+class SampleInputs:
+    """Everything decided before rendering (pure function of recipe, index and model)."""
+
+    sample_id: str
+    index: int
+    face: FaceParams
+    scales: Scales
+    states: dict[str, FaceParams]
+    geometry: dict[str, StateGeometry]
+    scene: SceneSpec
+    source_id: str = ""
+
+
+@dataclass
+class SampleResult:
+    """A rendered pair. Images uint8 (H, W, 3) sRGB; flows float32 (H, W, 2) in pixels, forward
+    onset -> apex (facial) and onset -> head state (head); mask bool (H, W); landmarks (68, 2)."""
+
+    inputs: SampleInputs
+    onset: np.ndarray
+    apex: np.ndarray
+    flow_facial: np.ndarray
+    flow_head: np.ndarray
+    mask: np.ndarray
+    landmarks_onset: np.ndarray
+    landmarks_apex: np.ndarray
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def flow_expression(self) -> np.ndarray:
+        """Micro-expression flow: facial minus head (DESIGN)."""
+        return expression_flow(self.flow_facial, self.flow_head)
+
+    @property
+    def camera(self) -> Camera:
+        s = self.inputs.scene
+        return Camera(s.width, s.height, s.focal_mm, np.asarray(s.world_from_camera))
+
+
+def plan_sample(recipe: Recipe, k: int, model: FaceModel, background_images: list[str] | None = None,
+                fits: FitLibrary | None = None) -> SampleInputs:
+    """Decide sample k: all randomness from (recipe.seed, k); with fitted faces, fit k mod N."""
+    rngs = sample_rngs(recipe.seed, k)
+    if recipe.source.kind == "fitted":
+        if fits is None:
+            raise ValueError("a recipe with [source] kind = 'fitted' needs its FitLibrary")
+        fitted = fits.face(k)
+        face, texture, source = fitted.face, fitted.texture, fitted.source_id
+    else:
+        face = random_face(recipe.source, model.n_shape, model.assets.expression_names, rngs["source"])
+        texture, source = "", random_source_id(recipe.seed, k)
+    scales = sample_scales(recipe.schedule, rngs["schedule"])
+    states = three_states(face, scales)
+    geometry = evaluate_states(model, states)
+    scene = sample_scene(recipe.render, rngs["scene"], geometry["onset"], cycles_seed(rngs["cycles"]), background_images,
+                         texture=texture)
+    return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene, source)
+
+
+def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
+    """Glasses positions (onset, head, apex), rigid with the head: placed on the onset eyes, then
+    moved by each state's head rotation about the root joint."""
+    onset = geometry["onset"]
+    placed = place_glasses(local, onset.joints[3], onset.joints[4], onset.rotation)
+    return tuple(rigid_move(placed, onset.rotation, onset.joints[0], geometry[s].rotation, geometry[s].joints[0])
+                 for s in STATES)
+
+
+class RenderWorker:
+    """Per-process state: the CPU face model and one Blender scene, built once."""
+
+    def __init__(self, recipe: Recipe, assets: FlameAssets, cache_dir: Path | None = None, threads: int | None = None) -> None:
+        import torch
+
+        from render.blender.scene import BlenderScene  # bpy: only in render workers
+
+        torch.set_num_threads(1)  # the cores belong to Cycles
+        self.recipe = recipe
+        self.model = FaceModel(assets, cache_dir=cache_dir)
+        eye_faces, eye_angle = eye_regions(assets.weights, assets.faces, assets.v_template)
+        g_verts, g_faces, g_parts = glasses_local(REFERENCE_EYE_DISTANCE)
+        self.glasses_local = g_verts
+        uv = self.model.uv
+        self.scene = BlenderScene(assets.faces, uv, eye_faces, eye_angle, glasses=(g_verts, g_faces, g_parts),
+                                  device=recipe.render.device, threads=recipe.render.threads if threads is None else threads)
+        folder = recipe.render.background.image_folder
+        self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
+        self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.kind == "fitted" else None
+
+    def plan(self, k: int) -> SampleInputs:
+        return plan_sample(self.recipe, k, self.model, self.background_images, self.fits)
+
+    def render(self, inputs: SampleInputs) -> SampleResult:
+        t0 = time.perf_counter()
+        geo, spec = inputs.geometry, inputs.scene
+        glasses = glasses_states(self.glasses_local, geo) if spec.glasses else None
+        pair = self.scene.render_pair(spec, geo["onset"].vertices, geo["apex"].vertices, geo["head"].vertices, glasses)
+        t = time.perf_counter()
+        camera = Camera(spec.width, spec.height, spec.focal_mm, np.asarray(spec.world_from_camera))
+        background = make_background(spec.background, spec.height, spec.width)
+        result = SampleResult(
+            inputs=inputs,
+            onset=to_uint8_srgb(composite(pair.onset_rgba, background)),
+            apex=to_uint8_srgb(composite(pair.apex_rgba, background)),
+            flow_facial=flow_from_targets(camera, pair.facial_target, pair.mask),
+            flow_head=flow_from_targets(camera, pair.head_target, pair.mask),
+            mask=pair.mask,
+            landmarks_onset=camera.project(geo["onset"].landmarks).astype(np.float32),
+            landmarks_apex=camera.project(geo["apex"].landmarks).astype(np.float32),
+            timings=dict(pair.timings),
+        )
+        result.timings["flow_and_compositing"] = time.perf_counter() - t
+        result.timings["total"] = time.perf_counter() - t0
+        return result
+
+    def render_index(self, k: int) -> SampleResult:
+        t = time.perf_counter()
+        inputs = self.plan(k)
+        planned = time.perf_counter() - t
+        result = self.render(inputs)
+        result.timings["meshes_and_planning"] = planned
+        result.timings["total"] += planned
+        return result

@@ -1,0 +1,279 @@
+"""Dataset recipes (TOML in datasets/): source, schedule and render profile, validated on load.
+
+A recipe is data, versioned; its text and hash go into everything made from it. Every bad value
+raises RecipeError naming the file and the key, e.g. "smoke.toml: [render] samples must be an
+integer >= 1, got 0".
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..resources import recipe_dir
+from .distributions import PiecewiseUniform, RecipeError, parse_distribution
+
+LIGHT_TYPES = ("AREA", "POINT", "SUN")
+BACKGROUND_KINDS = ("gradient", "noise", "checker", "images")
+DEVICES = ("CPU", "CUDA", "OPTIX")
+MAX_RESOLUTION = 8192
+
+
+@dataclass(frozen=True)
+class Source:
+    """kind "random": identities and expressions drawn from the priors below; "fitted": the
+    accepted fits in the folder `fits` (written by `meflow fit`), which then ignores the priors."""
+
+    kind: str
+    shape_std: float
+    actions_per_sample: tuple[int, int]
+    action_strength: tuple[float, float]
+    pca_expression_std: float
+    pca_expression_components: int
+    jaw_open_max: float
+    jaw_open_probability: float
+    eyelid_max: float
+    head_pose_std_deg: tuple[float, float, float]
+    fits: str = ""
+
+
+SOURCE_KINDS = ("random", "fitted")
+# What a fitted source may leave out (the random priors it does not use).
+RANDOM_PRIOR_DEFAULTS = {"shape_std": 1.0, "actions_per_sample": [1, 3], "action_strength": [1.5, 3.0],
+                         "pca_expression_std": 1.5, "pca_expression_components": 20, "jaw_open_max": 0.2,
+                         "jaw_open_probability": 0.4, "eyelid_max": 0.5, "head_pose_std_deg": [10.0, 25.0, 6.0]}
+
+
+def _source(src: _Section) -> Source:
+    kind = src.text("kind", SOURCE_KINDS)
+    if kind == "fitted":
+        src = _Section({**RANDOM_PRIOR_DEFAULTS, **src.data}, src.name, src.file)
+        fits = src.text("fits")
+        if not fits:
+            raise RecipeError(f"{src.file}: [source] kind = 'fitted' needs fits = '<folder written by meflow fit>'")
+    else:
+        fits = ""
+    return Source(
+        kind=kind, shape_std=src.number("shape_std", 0.0, 5.0),
+        actions_per_sample=src.range("actions_per_sample", 1, 18, integer=True),
+        action_strength=src.range("action_strength", 0.0, 10.0),
+        pca_expression_std=src.number("pca_expression_std", 0.0, 10.0),
+        pca_expression_components=src.integer("pca_expression_components", 1, 100),
+        jaw_open_max=src.number("jaw_open_max", 0.0, 0.8),
+        jaw_open_probability=src.number("jaw_open_probability", 0.0, 1.0), eyelid_max=src.number("eyelid_max", 0.0, 1.0),
+        head_pose_std_deg=src.numbers("head_pose_std_deg", 3), fits=fits)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    onset_expression: PiecewiseUniform
+    onset_pose: PiecewiseUniform
+    apex_expression_increment: PiecewiseUniform
+    apex_pose_increment: PiecewiseUniform
+
+
+@dataclass(frozen=True)
+class Lighting:
+    count: tuple[int, int]
+    types: tuple[str, ...]
+    size_m: tuple[float, float]
+    temperature_k: tuple[float, float]
+    power_w: tuple[float, float]
+    sun_strength: tuple[float, float]
+    ambient: tuple[float, float]
+    sky_probability: float
+
+
+@dataclass(frozen=True)
+class Background:
+    kinds: tuple[str, ...]
+    image_folder: str
+
+
+@dataclass(frozen=True)
+class RenderProfile:
+    width: int
+    height: int
+    samples: int
+    denoise: bool
+    device: str
+    threads: int
+    focal_mm: tuple[float, float]
+    face_fill: tuple[float, float]
+    camera_jitter_deg: tuple[float, float]
+    skin_tones: tuple[str, ...]
+    lighting: Lighting
+    background: Background
+    glasses_probability: float
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    version: int
+    seed: int
+    description: str
+    source: Source
+    schedule: Schedule
+    render: RenderProfile
+    text: str
+    path: str
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the recipe text: the identity of a dataset's recipe."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+class _Section:
+    """Typed, range-checked reads from one TOML table; errors name file, table and key."""
+
+    def __init__(self, data: dict, name: str, file: str) -> None:
+        if not isinstance(data, dict):
+            raise RecipeError(f"{file}: [{name}] must be a table")
+        self.data, self.name, self.file = data, name, file
+
+    def _fail(self, key: str, what: str, got) -> RecipeError:
+        return RecipeError(f"{self.file}: [{self.name}] {key} must be {what}, got {got!r}")
+
+    def _get(self, key: str, default=None):
+        if key not in self.data:
+            if default is None:
+                where = f"[{self.name}] is" if self.name else "the recipe is"
+                raise RecipeError(f"{self.file}: {where} missing '{key}'")
+            return default
+        return self.data[key]
+
+    def table(self, key: str) -> _Section:
+        return _Section(self._get(key), f"{self.name}.{key}" if self.name else key, self.file)
+
+    def number(self, key: str, lo: float = float("-inf"), hi: float = float("inf"), default=None) -> float:
+        v = self._get(key, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise self._fail(key, f"a number in [{lo}, {hi}]", v)
+        return float(v)
+
+    def integer(self, key: str, lo: int = 0, hi: int = 2**63 - 1, default=None) -> int:
+        v = self._get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise self._fail(key, f"an integer >= {lo}" + (f" and <= {hi}" if hi < 2**63 - 1 else ""), v)
+        return v
+
+    def flag(self, key: str, default=None) -> bool:
+        v = self._get(key, default)
+        if not isinstance(v, bool):
+            raise self._fail(key, "true or false", v)
+        return v
+
+    def text(self, key: str, choices: tuple[str, ...] | None = None, default=None) -> str:
+        v = self._get(key, default)
+        if not isinstance(v, str) or (choices and v not in choices):
+            raise self._fail(key, f"one of {list(choices)}" if choices else "a string", v)
+        return v
+
+    def range(self, key: str, lo: float = float("-inf"), hi: float = float("inf"), integer: bool = False) -> tuple:
+        v = self._get(key)
+        kinds = (int,) if integer else (int, float)
+        if (not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, kinds) for x in v)
+                or not lo <= v[0] <= v[1] <= hi):
+            raise self._fail(key, f"[low, high] with {lo} <= low <= high <= {hi}", v)
+        return (int(v[0]), int(v[1])) if integer else (float(v[0]), float(v[1]))
+
+    def numbers(self, key: str, n: int, lo: float = 0.0) -> tuple[float, ...]:
+        v = self._get(key)
+        if not isinstance(v, list) or len(v) != n or any(not isinstance(x, (int, float)) or x < lo for x in v):
+            raise self._fail(key, f"a list of {n} numbers >= {lo}", v)
+        return tuple(float(x) for x in v)
+
+    def choices(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        v = self._get(key)
+        if not isinstance(v, list) or not v or any(x not in allowed for x in v):
+            raise self._fail(key, f"a non-empty list from {list(allowed)}", v)
+        return tuple(v)
+
+    def distribution(self, key: str, lo: float, hi: float) -> PiecewiseUniform:
+        dist = parse_distribution(self._get(key), f"{self.file}: [{self.name}] {key}")
+        if dist.support[0] < lo or dist.support[1] > hi:
+            raise self._fail(key, f"a distribution within [{lo}, {hi}]", list(dist.support))
+        return dist
+
+
+def _colour(value: str, where: str) -> str:
+    if not (isinstance(value, str) and len(value) == 7 and value[0] == "#"):
+        raise RecipeError(f"{where} must hold colours like '#e0ac8a', got {value!r}")
+    try:
+        int(value[1:], 16)
+    except ValueError:
+        raise RecipeError(f"{where} must hold colours like '#e0ac8a', got {value!r}") from None
+    return value
+
+
+def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise RecipeError(f"{file}: not valid TOML ({err})") from None
+    top = _Section(data, "", file)
+    info, src, sch, ren = top.table("recipe"), top.table("source"), top.table("schedule"), top.table("render")
+    light, bg, glasses = ren.table("lighting"), ren.table("background"), ren.table("glasses")
+    tones = ren._get("skin_tones")
+    if not isinstance(tones, list) or not tones:
+        raise ren._fail("skin_tones", "a non-empty list of '#rrggbb' colours", tones)
+    render = RenderProfile(
+        width=ren.integer("width", 16, MAX_RESOLUTION), height=ren.integer("height", 16, MAX_RESOLUTION),
+        samples=ren.integer("samples", 1, 65536), denoise=ren.flag("denoise"),
+        device=ren.text("device", DEVICES), threads=ren.integer("threads", 0, 1024),
+        focal_mm=ren.range("focal_mm", 10.0, 300.0), face_fill=ren.range("face_fill", 0.05, 1.5),
+        camera_jitter_deg=ren.numbers("camera_jitter_deg", 2), skin_tones=tuple(_colour(t, f"{file}: [render] skin_tones") for t in tones),
+        lighting=Lighting(
+            count=light.range("count", 1, 8, integer=True), types=light.choices("types", LIGHT_TYPES),
+            size_m=light.range("size_m", 0.0, 10.0), temperature_k=light.range("temperature_k", 1000.0, 20000.0),
+            power_w=light.range("power_w", 0.0, 1e5), sun_strength=light.range("sun_strength", 0.0, 100.0),
+            ambient=light.range("ambient", 0.0, 10.0), sky_probability=light.number("sky_probability", 0.0, 1.0)),
+        background=Background(kinds=bg.choices("kinds", BACKGROUND_KINDS), image_folder=bg.text("image_folder", default="")),
+        glasses_probability=glasses.number("probability", 0.0, 1.0),
+    )
+    if "images" in render.background.kinds and not render.background.image_folder:
+        raise RecipeError(f"{file}: [render.background] kinds lists 'images' but image_folder is empty: set a folder of images")
+    return Recipe(
+        name=info.text("name"), version=info.integer("version", 1), seed=info.integer("seed", 0),
+        description=info.text("description", default=""),
+        source=_source(src),
+        schedule=Schedule(
+            onset_expression=sch.distribution("onset_expression", 0.0, 1.0),
+            onset_pose=sch.distribution("onset_pose", 0.0, 1.0),
+            apex_expression_increment=sch.distribution("apex_expression_increment", 0.0, 1.0),
+            apex_pose_increment=sch.distribution("apex_pose_increment", 0.0, 1.0)),
+        render=render, text=text, path=file,
+    )
+
+
+def with_device(recipe: Recipe, device: str) -> Recipe:
+    """The recipe rendered on another device (the device never changes the data's meaning)."""
+    if device not in DEVICES:
+        raise RecipeError(f"device must be one of {list(DEVICES)}, got {device!r}")
+    return dataclasses.replace(recipe, render=dataclasses.replace(recipe.render, device=device))
+
+
+def resolve_recipe_path(name_or_path: str | Path) -> Path:
+    """A recipe file: a path, or the name of a shipped recipe ('smoke' -> datasets/smoke.toml)."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = recipe_dir()
+    candidate = shipped / f"{name_or_path}.toml"
+    if candidate.exists():
+        return candidate
+    known = ", ".join(sorted(p.stem for p in shipped.glob("*.toml")))
+    raise RecipeError(f"no recipe '{name_or_path}': give a .toml path or one of: {known}")
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    path = resolve_recipe_path(name_or_path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise RecipeError(f"cannot read recipe {path}: {err}") from None
+    return parse_recipe(text, path.name)

@@ -1,0 +1,272 @@
+"""The Blender Cycles backend: one long-lived scene per process, meshes updated in place.
+
+Per pair: render call 1 draws the onset mesh in two view layers, 'beauty' (N samples, denoised)
+and 'data' (1 sample, whose only sample sits at each pixel centre), where every material writes
+the facial and head target positions of the visible surface point into AOVs. Render call 2 draws
+the apex mesh in 'beauty' only. Both land in multilayer EXR files read back with OpenEXR.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from ..camera import look_at
+from ..scene_spec import SceneSpec
+from . import materials as mats
+
+MAX_LIGHTS = 8
+MAX_BOUNCES = {"max_bounces": 6, "diffuse_bounces": 2, "glossy_bounces": 2, "transmission_bounces": 6,
+               "transparent_max_bounces": 6, "volume_bounces": 0}
+GPU_BACKENDS = ("CUDA", "OPTIX")
+
+
+def blender_version() -> str:
+    return bpy.app.version_string
+
+
+class RenderError(RuntimeError):
+    """A render failed; the message names the sample."""
+
+
+@dataclass
+class PairRender:
+    """onset / apex: (H, W, 4) premultiplied linear RGBA; facial / head target (H, W, 3) world
+    positions of the surface seen at each pixel centre; mask (H, W) bool; timings in seconds."""
+
+    onset_rgba: np.ndarray
+    apex_rgba: np.ndarray
+    facial_target: np.ndarray
+    head_target: np.ndarray
+    mask: np.ndarray
+    timings: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Cycles prints a progress line per tile to fd 1; keep the CLI's output readable."""
+    fd = os.dup(1)
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(fd, 1)
+            os.close(fd)
+
+
+def _read_exr(path: Path) -> dict[str, np.ndarray]:
+    import OpenEXR
+
+    with OpenEXR.File(str(path), separate_channels=False) as exr:
+        out = {}
+        for part in exr.parts:
+            for name, channel in part.channels.items():
+                out[name] = np.asarray(channel.pixels, dtype=np.float32)
+        return out
+
+
+def _configure_device(scene: bpy.types.Scene, device: str) -> None:
+    if device == "CPU":
+        scene.cycles.device = "CPU"
+        return
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    prefs.compute_device_type = device
+    prefs.get_devices()
+    gpus = [d for d in prefs.devices if d.type == device]
+    if not gpus:
+        raise RenderError(f"no {device} device found: render with device = \"CPU\" or install the GPU driver")
+    for d in prefs.devices:
+        d.use = d.type == device
+    scene.cycles.device = "GPU"
+
+
+class BlenderScene:
+    """Build once per process; then `render_pair` per sample.
+
+    faces (F, 3); uv = (coords (T, 2), uv_faces (F, 3)) or None; eye_faces (F,) bool; eye_angle
+    (V,); glasses = (vertices (G, 3), faces (K, 3), part ids (K,)) topology or None.
+    """
+
+    def __init__(self, faces: np.ndarray, uv: tuple[np.ndarray, np.ndarray] | None, eye_faces: np.ndarray,
+                 eye_angle: np.ndarray, glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 device: str = "CPU", threads: int = 0, workdir: str | None = None) -> None:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        self.scene = scene = bpy.context.scene
+        scene.render.engine = "CYCLES"
+        _configure_device(scene, device)
+        scene.cycles.use_animated_seed = False
+        scene.render.film_transparent = True
+        scene.render.threads_mode = "FIXED" if threads else "AUTO"
+        if threads:
+            scene.render.threads = threads
+        scene.view_settings.view_transform = "Standard"
+        for key, value in MAX_BOUNCES.items():
+            setattr(scene.cycles, key, value)
+        settings = scene.render.image_settings
+        settings.media_type = "MULTI_LAYER_IMAGE"
+        settings.file_format = "OPEN_EXR_MULTILAYER"
+        settings.color_depth = "32"
+        settings.exr_codec = "NONE"
+        self.beauty = scene.view_layers[0]
+        self.beauty.name = "beauty"
+        self.data = scene.view_layers.new("data")
+        self.data.samples = 1
+        self.data.cycles.use_denoising = False
+        for name in mats.TARGET_ATTRIBUTES:
+            aov = self.data.aovs.add()
+            aov.name, aov.type = name, "COLOR"
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="meflow-render-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+        self.n_vertices = int(eye_angle.shape[0])
+        self.texture_image = bpy.data.images.new("texture", 4, 4)
+        self.texture_path = ""
+        skin, self.skin_nodes = mats.skin_material(self.texture_image)
+        eye, self.eye_nodes = mats.eye_material()
+        self.head = self._mesh_object("head", np.zeros((self.n_vertices, 3)), faces, [skin, eye], eye_faces.astype(np.int32))
+        if uv is not None:
+            layer = self.head.data.uv_layers.new(name="UVMap")
+            layer.data.foreach_set("uv", np.asarray(uv[0], np.float32)[uv[1]].ravel())
+        angle = self.head.data.attributes.new(mats.EYE_ANGLE_ATTRIBUTE, "FLOAT", "POINT")
+        angle.data.foreach_set("value", eye_angle.astype(np.float32))
+        self.glasses = None
+        if glasses is not None:
+            g_verts, g_faces, g_parts = glasses
+            self.glasses = self._mesh_object("glasses", g_verts, g_faces, list(mats.glasses_materials()), g_parts.astype(np.int32))
+        self.world = mats.world(scene)
+        self.camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+        scene.collection.objects.link(self.camera)
+        scene.camera = self.camera
+        self.camera.data.sensor_fit = "HORIZONTAL"
+        self.lights = []
+        for i in range(MAX_LIGHTS):
+            light = bpy.data.objects.new(f"light{i}", bpy.data.lights.new(f"light{i}", "POINT"))
+            scene.collection.objects.link(light)
+            light.hide_render = True
+            self.lights.append(light)
+
+    def _mesh_object(self, name: str, verts: np.ndarray, faces: np.ndarray, materials: list, material_index: np.ndarray):
+        mesh = bpy.data.meshes.new(name)
+        mesh.from_pydata(np.asarray(verts).tolist(), [], np.asarray(faces).tolist())
+        for m in materials:
+            mesh.materials.append(m)
+        mesh.polygons.foreach_set("material_index", material_index)
+        mesh.shade_smooth()
+        for attr in mats.TARGET_ATTRIBUTES:
+            mesh.attributes.new(attr, "FLOAT_VECTOR", "POINT")
+        mesh.update()
+        obj = bpy.data.objects.new(name, mesh)
+        self.scene.collection.objects.link(obj)
+        return obj
+
+    @staticmethod
+    def _set_geometry(obj, positions: np.ndarray, facial: np.ndarray | None = None, head: np.ndarray | None = None) -> None:
+        mesh = obj.data
+        mesh.vertices.foreach_set("co", np.asarray(positions, np.float32).ravel())
+        if facial is not None:
+            mesh.attributes["facial_target"].data.foreach_set("vector", np.asarray(facial, np.float32).ravel())
+            mesh.attributes["head_target"].data.foreach_set("vector", np.asarray(head, np.float32).ravel())
+        mesh.update()
+
+    def _apply_scene(self, spec: SceneSpec) -> None:
+        scene, cy = self.scene, self.scene.cycles
+        scene.render.resolution_x, scene.render.resolution_y = spec.width, spec.height
+        scene.render.resolution_percentage = 100
+        cy.samples, cy.use_denoising, cy.seed = spec.samples, spec.denoise, spec.seed
+        self.beauty.cycles.use_denoising = spec.denoise
+        self.camera.data.lens = spec.focal_mm
+        self.camera.matrix_world = Matrix(np.asarray(spec.world_from_camera).tolist())
+        target = np.asarray(spec.aim)
+        for light, ls in zip(self.lights, spec.lights + (None,) * MAX_LIGHTS):
+            light.hide_render = ls is None
+            if ls is None:
+                continue
+            light.data.type = ls.kind
+            data = light.data  # the RNA type changes with the light type: fetch it again
+            data.color = ls.color
+            data.energy = ls.power
+            if ls.kind == "AREA":
+                data.shape, data.size = "DISK", ls.size
+            elif ls.kind == "POINT":
+                data.shadow_soft_size = 0.5 * ls.size
+            else:
+                data.angle = ls.size
+            light.matrix_world = Matrix(look_at(np.asarray(ls.location), target).tolist())
+        self.world["strength"].default_value = spec.ambient
+        self.world["use_sky"].default_value = 1.0 if spec.sky else 0.0
+        if spec.sky:
+            self.world["sky"].sun_direction = spec.sun_direction
+        self.skin_nodes["tone"].outputs["Color"].default_value = (*spec.skin_tone, 1.0)
+        self._set_texture(spec.texture)
+        lo, hi = self.eye_nodes["iris_positions"]
+        for stop in self.eye_nodes["ramp"].elements:
+            if lo - 1e-4 <= stop.position <= hi + 1e-4:
+                stop.color = (*spec.iris_color, 1.0)
+
+    def _set_texture(self, path: str) -> None:
+        self.skin_nodes["use_texture"].default_value = 1.0 if path else 0.0
+        if path and path != self.texture_path:
+            if not Path(path).is_file():
+                raise RenderError(f"texture {path} does not exist")
+            self.texture_image.source = "FILE"
+            self.texture_image.filepath = str(Path(path).resolve())
+            self.texture_image.reload()
+            if not self.texture_image.has_data and self.texture_image.size[0] == 0:
+                raise RenderError(f"texture {path} cannot be read: use a PNG or JPEG")
+        self.texture_path = path
+
+    def _render(self, name: str, with_data: bool) -> dict[str, np.ndarray]:
+        self.data.use = with_data
+        path = self.workdir / f"{name}.exr"
+        self.scene.render.filepath = str(path)
+        with _quiet_stdout():
+            bpy.ops.render.render(write_still=True)
+        try:
+            return _read_exr(path)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def render_pair(self, spec: SceneSpec, onset: np.ndarray, apex: np.ndarray, head: np.ndarray,
+                    glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> PairRender:
+        """onset / apex / head: (V, 3) vertices of the three states; glasses: the glasses'
+        (G, 3) positions as (onset, head, apex), or None for a sample without glasses."""
+        timings = {}
+        t = time.perf_counter()
+        self._apply_scene(spec)
+        self._set_geometry(self.head, onset, apex, head)
+        if self.glasses is not None:
+            self.glasses.hide_render = glasses is None
+            if glasses is not None:
+                self._set_geometry(self.glasses, glasses[0], glasses[2], glasses[1])
+        timings["scene_update"] = time.perf_counter() - t
+        t = time.perf_counter()
+        first = self._render("onset", with_data=True)
+        timings["render_onset_and_data"] = time.perf_counter() - t
+        t = time.perf_counter()
+        self._set_geometry(self.head, apex)
+        if glasses is not None and self.glasses is not None:
+            self._set_geometry(self.glasses, glasses[2])
+        second = self._render("apex", with_data=False)
+        timings["render_apex"] = time.perf_counter() - t
+        facial = first["data.facial_target"]
+        return PairRender(
+            onset_rgba=first["beauty.Combined"], apex_rgba=second["beauty.Combined"],
+            facial_target=facial[..., :3], head_target=first["data.head_target"][..., :3],
+            mask=facial[..., 3] > 0.5, timings=timings,
+        )
+
+    def render_beauty_only(self, spec: SceneSpec, vertices: np.ndarray) -> float:
+        """Seconds for one beauty render of `vertices` (for benchmarks: the irreducible cost)."""
+        self._apply_scene(spec)
+        self._set_geometry(self.head, vertices)
+        if self.glasses is not None:
+            self.glasses.hide_render = True
+        t = time.perf_counter()
+        self._render("beauty", with_data=False)
+        return time.perf_counter() - t
