@@ -1,12 +1,11 @@
 """Synthetic faces with known parameters, projected to landmarks, for fitting tests."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from facial.flame_layout import N_EXPRESSION, N_SHAPE
+from pipeline.fitting.fitter import FitResult
 from pipeline.fitting.projection import project
 
 IMAGE_SIDE = 512
@@ -14,25 +13,13 @@ TRUTH_SHAPE_DIRECTIONS = 20  # synthetic faces use only the first directions of 
 TRUTH_EXPRESSION_DIRECTIONS = 18
 
 
-@dataclass
-class Truth:
-    shape: np.ndarray
-    expression: np.ndarray
-    jaw: np.ndarray
-    pose: np.ndarray
-    eyelids: np.ndarray
-    camera: np.ndarray
-    landmarks: np.ndarray  # (B, 68, 2) pixels
-    vertices: np.ndarray
-
-
 def tensors(**arrays) -> dict:
     return {k: torch.tensor(v, dtype=torch.float32) for k, v in arrays.items()}
 
 
-def synthetic_faces(model, batch: int, seed: int, yaw_std_deg: float = 20.0) -> Truth:
+def synthetic_faces(model, batch: int, seed: int, yaw_std_deg: float = 20.0) -> FitResult:
     """Moderate identities, expressions and head poses, seen by a camera that makes the face
-    about half of a 512-pixel image wide."""
+    about half of a 512-pixel image wide: the truth a fit should find, as a FitResult."""
     rng = np.random.default_rng(seed)
     shape = np.zeros((batch, N_SHAPE))
     shape[:, :TRUTH_SHAPE_DIRECTIONS] = rng.normal(0, 1, (batch, TRUTH_SHAPE_DIRECTIONS))
@@ -48,7 +35,7 @@ def synthetic_faces(model, batch: int, seed: int, yaw_std_deg: float = 20.0) -> 
     with torch.no_grad():
         out = model(**tensors(shape=shape[:, :model.n_shape], expression=expression, jaw=jaw, pose=pose, eyelids=eyelids))
         landmarks = project(out.landmarks, torch.tensor(camera, dtype=torch.float32)).double().numpy()
-    return Truth(shape, expression, jaw, pose, eyelids, camera, landmarks, out.vertices.double().numpy())
+    return FitResult(shape, expression, jaw, pose, eyelids, camera, landmarks, np.zeros(batch), out.vertices.double().numpy())
 
 
 def expression_displacement(model, expression, jaw, eyelids) -> np.ndarray:

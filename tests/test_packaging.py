@@ -99,3 +99,13 @@ def test_a_command_whose_install_group_is_missing_says_which_to_install(tmp_path
     assert_one_line_error(fit, "`meflow fit` needs the fit group (pyrender not installed)")
     helped = run_python(without, "bpy,distributed,smplx,pyrender", "--help", cwd=REPO)
     assert helped.returncode == 0 and "dataset" in helped.stdout  # the command line itself needs none of them
+
+
+def test_every_package_has_a_layer_and_the_architecture_picture_is_drawn(tmp_path):
+    from pipeline.pictures.architecture import draw, read_contracts
+
+    layers, forbidden = read_contracts(REPO / "pyproject.toml")
+    assert sorted(p for layer in layers for p in layer) == sorted(PACKAGES)  # no package outside the contracts
+    assert all(set(c["source_modules"]) for c in forbidden)
+    picture = draw(REPO / "pyproject.toml", tmp_path / "architecture.png")
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 50_000
