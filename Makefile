@@ -54,6 +54,7 @@ train-check: setup
 	$(PYTHON) -m venv $(TRAIN_CHECK)/venv
 	$(TRAIN_CHECK)/venv/bin/pip install --quiet --disable-pip-version-check torch==$(TRAIN_TORCH)
 	$(TRAIN_CHECK)/venv/bin/pip install --quiet --disable-pip-version-check ".[train]"
+	rm -rf build/lib build/bdist.*  # setuptools' in-tree build of the wheel
 	$(TRAIN_CHECK)/venv/bin/python tests/train_group_check.py $(TRAIN_CHECK)/dataset
 
 docs: setup

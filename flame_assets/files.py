@@ -9,6 +9,7 @@ from .errors import AssetError
 
 FLAME_WEBSITE = "https://flame.is.tue.mpg.de"
 
+STANDIN_RELEASE = "MEFlow stand-in"
 # Model files by release, in order of preference when a folder holds several.
 MODEL_FILES: tuple[tuple[str, str], ...] = (
     ("flame2023.pkl", "FLAME 2023"),
@@ -19,7 +20,7 @@ MODEL_FILES: tuple[tuple[str, str], ...] = (
     ("male_model.pkl", "FLAME 2020 (male)"),
     ("FLAME_NEUTRAL.npz", "converted npz"),
     ("FLAME_NEUTRAL.pkl", "FLAME (smplx layout)"),
-    ("meflow_standin.pkl", "MEFlow stand-in"),
+    ("meflow_standin.pkl", STANDIN_RELEASE),
 )
 OPTIONAL_FILES: dict[str, str] = {
     "l_eyelid": "l_eyelid.npy",

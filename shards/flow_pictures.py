@@ -22,8 +22,10 @@ def color_wheel() -> np.ndarray:
 
 
 def flow_to_rgb(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
-    """(H, W, 2) flow -> (H, W, 3) uint8. Hue is direction (DESIGN's angle atan2(-v, u): right is
-    red, up is yellow-green ...), saturation is magnitude over max_magnitude (default: the largest)."""
+    """(H, W, 2) flow -> (H, W, 3) uint8. Hue is direction on the Middlebury wheel (right red,
+    down yellow, left cyan, up violet; the wheel is indexed by its own angle, atan2(-v, -u), not
+    by the direction convention of facial.directions), saturation is magnitude over max_magnitude
+    (default: the largest)."""
     u, v = flow[..., 0].astype(np.float64), flow[..., 1].astype(np.float64)
     magnitude = np.hypot(u, v)
     scale = max_magnitude if max_magnitude else max(magnitude.max(), 1e-9)

@@ -97,8 +97,9 @@ def test_a_command_whose_install_group_is_missing_says_which_to_install(tmp_path
     assert not (tmp_path / "ds").exists()
     fit = run_python(without, "pyrender", "fit", str(tmp_path), "--out", str(tmp_path / "fits"), cwd=REPO)
     assert_one_line_error(fit, "`meflow fit` needs the fit group (pyrender not installed)")
-    helped = run_python(without, "bpy,distributed,smplx,pyrender", "--help", cwd=REPO)
-    assert helped.returncode == 0 and "dataset" in helped.stdout  # the command line itself needs none of them
+    for command in (("--help",), ("dataset", "--help"), ("fit", "--help"), ("assets", "--help"), ("render", "--help")):
+        helped = run_python(without, "bpy,distributed,dask,smplx,scipy,torch,pyrender,trimesh,yaml", *command, cwd=REPO)
+        assert helped.returncode == 0 and "Usage" in helped.stdout, helped.stderr  # the command line needs none of them
 
 
 def test_every_package_has_a_layer_and_the_architecture_picture_is_drawn(tmp_path):

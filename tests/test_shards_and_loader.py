@@ -188,3 +188,12 @@ def test_expression_flow_is_derived_on_read(tmp_path):
     assert item["flow_expression"].shape == (2, SIZE, SIZE)
     with pytest.raises(KeyError, match="no field"):
         reader.read(0, ("flow_sideways",))
+
+
+def test_flow_colours_follow_the_middlebury_wheel():
+    from shards.flow_pictures import flow_to_rgb
+
+    colours = {name: flow_to_rgb(np.array([[flow]], float), 1.0)[0, 0].tolist()
+               for name, flow in {"right": (1, 0), "down": (0, 1), "left": (-1, 0), "up": (0, -1), "still": (0, 0)}.items()}
+    assert colours["right"] == [255, 0, 0] and colours["still"] == [255, 255, 255]
+    assert colours["down"][:2] == [255, 230] and colours["left"][0] == 0 and colours["up"][2] == 255

@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from facial.flame_layout import N_EXPRESSION
+from facial.ibug68 import N_POINTS
 from flame_assets.errors import AssetError
-from flame_assets.files import OPTIONAL_PURPOSE
+from flame_assets.files import OPTIONAL_PURPOSE, STANDIN_RELEASE
 
 from .common import fail, require_extra
 
@@ -36,6 +37,7 @@ def check(
     require_extra("assets check", "render")
     import torch
 
+    from flame_assets.assets import N_CONTOUR_LANDMARKS, N_STATIC_LANDMARKS
     from flame_assets.model import FaceModel
 
     assets, root, how = _load(folder, model_file)
@@ -59,7 +61,8 @@ def check(
     typer.echo(f"mesh:        {summary['vertices']} vertices, {summary['faces']} faces, {summary['joints']} joints")
     typer.echo(f"parameters:  {summary['shape_directions']} shape, {summary['expression_directions']} expression directions")
     typer.echo(f"eyelids:     {'yes' if summary['eyelids'] else 'no'}")
-    typer.echo(f"landmarks:   {'68 (51 static + 17 contour)' if summary['landmarks'] else 'no'}")
+    landmarks = f"{N_POINTS} ({N_STATIC_LANDMARKS} static + {N_CONTOUR_LANDMARKS} contour)"
+    typer.echo(f"landmarks:   {landmarks if summary['landmarks'] else 'no'}")
     typer.echo(f"uv:          {'yes' if summary['uv'] else 'no'}")
     typer.echo(f"fingerprint: {summary['fingerprint']}")
     for line in missing:
@@ -80,7 +83,7 @@ def show(
 
     assets, _, _ = _load(folder, None)
     model = FaceModel(assets, n_expression=min(N_EXPRESSION, assets.n_expression))
-    stem = "standin" if assets.release == "MEFlow stand-in" else "flame"
+    stem = "standin" if assets.release == STANDIN_RELEASE else "flame"
     for path in (write_overview(model, out / f"{stem}_overview.png"),
                  write_direction_sheet(model, out / f"{stem}_expression_directions.png")):
         typer.echo(f"wrote {path}")
