@@ -22,6 +22,7 @@ from flame_assets.assets import load_assets
 from flame_assets.standin.build import ensure_standin
 from pipeline.build.builder import build
 from pipeline.export.dataset_files import export
+from pipeline.export.sample_files import SAMPLE_FILES
 from training.shard_dataset import ShardDataset
 
 PASSES = 3
@@ -32,10 +33,10 @@ def folder_bytes(path: Path, suffixes: tuple[str, ...] | None = None) -> int:
 
 
 def read_exported(folder: Path) -> dict:
-    return {"onset": cv2.imread(str(folder / "onset.png")), "apex": cv2.imread(str(folder / "apex.png")),
-            "flow_facial": cv2.readOpticalFlow(str(folder / "flow_facial.flo")),
-            "flow_head": cv2.readOpticalFlow(str(folder / "flow_head.flo")),
-            "mask": cv2.imread(str(folder / "mask.png"), cv2.IMREAD_GRAYSCALE)}
+    path = {name: str(folder / file) for name, file in SAMPLE_FILES.items()}
+    return {"onset": cv2.imread(path["onset"]), "apex": cv2.imread(path["apex"]),
+            "flow_facial": cv2.readOpticalFlow(path["flow_facial"]), "flow_head": cv2.readOpticalFlow(path["flow_head"]),
+            "mask": cv2.imread(path["mask"], cv2.IMREAD_GRAYSCALE)}
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ class Camera:
 
     @property
     def focal_px(self) -> float:
-        return self.focal_mm / self.sensor_mm * self.width
+        return focal_px(self.focal_mm, self.width, self.sensor_mm)
 
     @property
     def principal_point(self) -> tuple[float, float]:
@@ -48,6 +48,11 @@ class Camera:
         x = 0.5 * self.width + self.focal_px * c[..., 0] / depth - 0.5
         y = 0.5 * self.height - self.focal_px * c[..., 1] / depth - 0.5
         return np.stack([x, y], -1)
+
+
+def focal_px(focal_mm: float, width: int, sensor_mm: float = SENSOR_WIDTH_MM) -> float:
+    """Focal length in pixels of an image `width` pixels wide (sensor fit horizontal)."""
+    return focal_mm / sensor_mm * width
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 1.0, 0.0])) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .reader import ShardReader
-from .schema import SCHEMA_VERSION
+from .schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION
 from .writer import PARTIAL_MARK, read_checkpoint, write_json_atomic
 
 METADATA = "dataset.json"
@@ -40,9 +40,13 @@ class DatasetDir:
         if not self.exists():
             raise DatasetError(f"{self.root} is not a MEFlow dataset (no {METADATA}): build one with `meflow dataset build --out {self.root}`")
         try:
-            return json.loads(self.metadata_path.read_text())
+            meta = json.loads(self.metadata_path.read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise DatasetError(f"{self.metadata_path} is unreadable ({err}): the dataset folder is damaged") from None
+        if meta.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
+            raise DatasetError(f"{self.root} has shard schema {meta.get('schema_version')!r}; this meflow reads "
+                               f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}: install the meflow that wrote it")
+        return meta
 
     def write_metadata(self, data: dict) -> None:
         self.shard_dir.mkdir(parents=True, exist_ok=True)
@@ -96,8 +100,9 @@ class DatasetDir:
 def check_compatible(existing: dict, wanted: dict) -> None:
     """Refuse to mix: a dataset folder holds one recipe, one head model, one shard size."""
     if existing.get("schema_version") != SCHEMA_VERSION:
-        raise DatasetError(f"the dataset was written with shard schema {existing.get('schema_version')}, "
-                           f"this code writes {SCHEMA_VERSION}: use a new --out")
+        raise DatasetError(f"the dataset in this folder has shard schema {existing.get('schema_version')} and this code writes "
+                           f"{SCHEMA_VERSION} (other source ids): it still reads that dataset but never adds to it; "
+                           "build into a new --out")
     for key, what in (("recipe_hash", "recipe"), ("head_model_fingerprint", "head model"),
                       ("samples_per_shard", "samples per shard"), ("width", "width"), ("height", "height")):
         if existing.get(key) != wanted.get(key):

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facial.flame_layout import FACE_PARAMS, SCALE_NAMES, STATES
+from facial.flame_layout import FACE_PARAMS, SCALE_NAMES, SCALE_SYMBOLS, STATES
 from facial.ibug68 import N_POINTS
 
-SCHEMA_VERSION = 1  # of the shard arrays and dataset.json; readers refuse other versions
+# Version of the shard arrays and dataset.json. 1: a random face's source id named its recipe
+# (random:<recipe>:<seed>:<k>) and dataset.json held no split rule. 2: random:<seed>:<k>, and the
+# split rule recorded. Both read alike; a build never adds to a dataset of another version.
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 BLOCK = 16  # samples per Zarr shard block: the write buffer, and the unit of one storage object
 N_STATES = len(STATES)
 
@@ -40,7 +44,7 @@ FIELDS: tuple[Field, ...] = (
     Field("jaw", "float32", (N_STATES, FACE_PARAMS["jaw"]), "jaw axis-angle of onset, head, apex"),
     Field("pose", "float32", (N_STATES, FACE_PARAMS["pose"]), "global head rotation axis-angle of onset, head, apex"),
     Field("eyelids", "float32", (N_STATES, FACE_PARAMS["eyelids"]), "eyelid closure [left, right] of onset, head, apex"),
-    Field("scales", "float32", (len(SCALE_NAMES),), "s_on^e, s_on^p, s_apex^e, s_apex^p (facial.flame_layout.SCALE_NAMES)"),
+    Field("scales", "float32", (len(SCALE_NAMES),), ", ".join(SCALE_SYMBOLS)),
     Field("camera", "float64", (4, 4), "world_from_camera (Blender convention: -Z forward, +Y up)"),
     Field("intrinsics", "float64", (3,), "focal length in pixels, principal point x, y (pixel-centre convention)"),
     Field("sample_index", "int64", (), "index k of the sample in its recipe"),

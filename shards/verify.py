@@ -5,15 +5,15 @@ import numpy as np
 
 from .layout import DatasetDir, DatasetError
 from .reader import ShardReader
-from .schema import FIELDS, SCHEMA_VERSION, sample_checksum
+from .schema import FIELDS, sample_checksum
 
 
-def verify_shard(reader: ShardReader, shard: int, samples_per_shard: int) -> list[str]:
-    """Problems found in one shard (empty: fine)."""
+def verify_shard(reader: ShardReader, shard: int, samples_per_shard: int, schema_version: int) -> list[str]:
+    """Problems found in one shard of a dataset of `schema_version` (empty: fine)."""
     problems = []
     attrs = reader.attrs
-    if attrs.get("schema_version") != SCHEMA_VERSION:
-        return [f"schema {attrs.get('schema_version')} != {SCHEMA_VERSION}"]
+    if attrs.get("schema_version") != schema_version:
+        return [f"schema {attrs.get('schema_version')} in a dataset of schema {schema_version}"]
     missing = [f.name for f in FIELDS if f.name not in reader.group]
     if missing:
         return [f"missing arrays {missing}"]
@@ -46,7 +46,7 @@ def verify_dataset(layout: DatasetDir) -> dict[int, list[str]]:
             bad[s] = ["missing (run the same build command again to finish it)"]
             continue
         try:
-            problems = verify_shard(layout.reader(s), s, m)
+            problems = verify_shard(layout.reader(s), s, m, meta["schema_version"])
         except Exception as err:  # noqa: BLE001 - a corrupt shard can fail in many ways
             problems = [f"unreadable: {type(err).__name__}: {err}"]
         if problems:

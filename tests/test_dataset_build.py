@@ -106,12 +106,13 @@ def wait_for(condition, poll_s: float = 0.05):
 def test_kill_9_then_rerun_finishes_identically(one_worker, tmp_path):
     out = tmp_path / "killed"
     proc = start_build(out, 1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for(lambda: DatasetDir(out).complete_shards())
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole job, workers included, mid-run
+    wait_for(lambda: DatasetDir(out).complete_shards() and DatasetDir(out).partials())
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole job, workers included, mid-shard
     proc.wait()
-    assert 1 <= len(DatasetDir(out).complete_shards()) < SHARDS  # really interrupted
+    assert 1 <= len(DatasetDir(out).complete_shards()) < SHARDS and DatasetDir(out).partials()  # really interrupted
     result = build(out, "--workers", "1")
     assert result.returncode == 0, result.stderr
+    assert "1 shard(s) restarted after an interrupted attempt" in result.stdout, result.stdout
     assert not [p for p in (out / "shards").iterdir() if ".partial-" in p.name]
     assert_same_dataset(one_worker, out)
     assert meflow("dataset", "verify", str(out)).returncode == 0
@@ -182,6 +183,10 @@ def test_bad_requests_fail_in_one_line_and_lose_nothing(one_worker, tmp_path):
     assert_one_line_error(meflow("dataset", "stats", str(tmp_path / "nothing"), "--out", str(tmp_path / "s")), "is not a MEFlow dataset")
     assert_one_line_error(meflow("dataset", "export", str(one_worker), "--format", "tfrecord", "--out", str(tmp_path / "e")),
                           "--format must be one of")
+    assert_one_line_error(build(tmp_path / "w", "--workers", "0"), "Invalid value for '--workers'", "meflow dataset build --help")
+    assert_one_line_error(meflow("dataset", "build", "--out", str(tmp_path / "v"), "--shrads", "2"), "No such option: --shrads")
+    assert_one_line_error(meflow("dataset", "verify"), "Missing argument")
+    assert_one_line_error(meflow("fit", str(tmp_path / "no-photos"), "--out", str(tmp_path / "f")), "no such file or folder")
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").rglob("*.zarr"))
 
 

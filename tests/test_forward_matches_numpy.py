@@ -7,6 +7,7 @@ import torch
 from flame_fixture import write_companions, write_flame2020
 from reference_flame import flame_forward
 
+from facial.flame_layout import N_EXPRESSION, N_SHAPE
 from flame_assets.assets import load_assets
 from flame_assets.model import FaceModel
 
@@ -29,7 +30,7 @@ def _random_params(batch: int, seed: int) -> dict:
     pose = rng.normal(0, 0.15, (batch, 3))
     pose[:, 1] = YAWS[:batch]
     return dict(
-        shape=rng.normal(0, 1, (batch, 300)), expression=rng.normal(0, 1, (batch, 50)), pose=pose,
+        shape=rng.normal(0, 1, (batch, N_SHAPE)), expression=rng.normal(0, 1, (batch, N_EXPRESSION)), pose=pose,
         neck=rng.normal(0, 0.1, (batch, 3)), jaw=np.abs(rng.normal(0, 0.15, (batch, 3))),
         eyes=rng.normal(0, 0.1, (batch, 6)), eyelids=rng.uniform(0, 1, (batch, 2)),
         translation=rng.normal(0, 0.05, (batch, 3)),
@@ -74,7 +75,7 @@ def test_batch_size_is_free_and_parameters_pad(standin_model):
 
 def test_wrong_parameter_shape_is_a_clear_error(standin_model):
     with pytest.raises(ValueError, match=r"jaw must have shape \(2, <=3\)"):
-        standin_model(shape=torch.zeros(2, 300), jaw=torch.zeros(2, 4))
+        standin_model(shape=torch.zeros(2, N_SHAPE), jaw=torch.zeros(2, 4))
 
 
 def test_eyelids_without_blendshapes_are_refused(tmp_path, tiny_flame, meflow_cache):

@@ -97,6 +97,8 @@ def test_a_command_whose_install_group_is_missing_says_which_to_install(tmp_path
     assert not (tmp_path / "ds").exists()
     fit = run_python(without, "pyrender", "fit", str(tmp_path), "--out", str(tmp_path / "fits"), cwd=REPO)
     assert_one_line_error(fit, "`meflow fit` needs the fit group (pyrender not installed)")
+    for command in (("assets", "check"), ("assets", "show"), ("assets", "standin"), ("assets", "convert", str(tmp_path), "--out", "x")):
+        assert_one_line_error(run_python(without, "scipy", *command, cwd=REPO), f"`meflow {' '.join(command[:2])}` needs", "scipy")
     for command in (("--help",), ("dataset", "--help"), ("fit", "--help"), ("assets", "--help"), ("render", "--help")):
         helped = run_python(without, "bpy,distributed,dask,smplx,scipy,torch,pyrender,trimesh,yaml", *command, cwd=REPO)
         assert helped.returncode == 0 and "Usage" in helped.stdout, helped.stderr  # the command line needs none of them

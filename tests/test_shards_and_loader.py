@@ -2,6 +2,8 @@
 identity-disjoint splits and shard-aware, seeded per-epoch orders."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ import zarr
 from shard_fixtures import SIZE, synthetic_sample, write_dataset
 from torch.utils.data import DataLoader, get_worker_info
 
-from shards.layout import DatasetDir
+from shards.layout import DatasetDir, DatasetError, check_compatible
 from shards.reader import ShardReader
 from shards.schema import BLOCK, FIELDS
 from shards.splits import SplitRule
@@ -162,18 +164,36 @@ def test_a_crashed_writer_is_resumed_from_its_checkpoint(tmp_path):
         np.testing.assert_array_equal(a.column(f.name), b.column(f.name), err_msg=f.name)
 
 
-def test_the_split_rule_is_the_datasets_own(tmp_path):
-    """A dataset written before the rule was recorded reads with the defaults it was split with;
-    a recorded rule (salt, fraction) is the one readers use."""
+def legacy_is_test(source_id: str) -> bool:
+    """The split of datasets written before the rule was recorded, written out independently."""
+    digest = hashlib.sha256(f"meflow-split-v1:{source_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < 0.1
+
+
+def test_a_schema_1_dataset_reads_with_its_old_split_and_is_never_added_to(tmp_path):
     layout = write_dataset(tmp_path, shards=6, per_shard=10, samples_per_identity=1)
-    ids = lambda ds: {ds.layout.reader(s).read(i, ("source_id",))["source_id"] for s, i in ds.entries}  # noqa: E731
-    legacy = ShardDataset(tmp_path, "test")
-    assert ids(legacy) == {f"photo-{k:04d}" for k in range(60) if SplitRule().is_test(f"photo-{k:04d}")}
-    meta = layout.metadata()
-    layout.write_metadata({**meta, "split": {"salt": "other-salt", "test_fraction": 0.5}})
+    meta = {**layout.metadata(), "schema_version": 1}
+    layout.write_metadata(meta)
+    for s in range(6):
+        zarr.open_group(str(layout.shard_path(s)), mode="r+").attrs["schema_version"] = 1
+    assert verify_dataset(layout) == {}
+    test = ShardDataset(tmp_path, "test")
+    ids = {test.layout.reader(s).read(i, ("source_id",))["source_id"] for s, i in test.entries}
+    assert ids == {f"photo-{k:04d}" for k in range(60) if legacy_is_test(f"photo-{k:04d}")} and ids
+    with pytest.raises(DatasetError, match="never adds to it; build into a new --out"):
+        check_compatible(meta, {**meta, "schema_version": 2})
+    layout.write_metadata({**meta, "schema_version": 3})
+    with pytest.raises(DatasetError, match="shard schema 3; this meflow reads 1, 2"):
+        ShardDataset(tmp_path, "all")
+
+
+def test_the_split_rule_recorded_in_the_dataset_decides(tmp_path):
+    layout = write_dataset(tmp_path, shards=6, per_shard=10, samples_per_identity=1)
+    layout.write_metadata({**layout.metadata(), "split": {"salt": "other-salt", "test_fraction": 0.5}})
     recorded = ShardDataset(tmp_path, "test")
+    ids = {recorded.layout.reader(s).read(i, ("source_id",))["source_id"] for s, i in recorded.entries}
     expected = {f"photo-{k:04d}" for k in range(60) if SplitRule("other-salt", 0.5).is_test(f"photo-{k:04d}")}
-    assert ids(recorded) == expected and 15 < len(expected) < 45
+    assert ids == expected and 15 < len(expected) < 45
     assert len(ShardDataset(tmp_path, "train")) + len(recorded) == 60
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from distributed import WorkerPlugin, as_completed, get_worker
 
@@ -93,7 +93,7 @@ class BuildReport:
     render_seconds: float
     task_seconds: float = 0.0  # inside shard tasks (rendering plus per-sample work)
     resumed_samples: int = 0  # kept from checkpoints of interrupted shards
-    restarted_shards: int = 0  # shards whose earlier attempt was interrupted (a worker or a build died)
+    restarted_shards: int = 0  # shards whose earlier attempt was interrupted (a worker died, or the build)
 
 
 def _progress(done: int, total: int, samples: int, started: float) -> None:
@@ -121,9 +121,10 @@ def dataset_metadata(recipe: Recipe, assets: FlameAssets, samples_per_shard: int
 
 
 def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int,
-            samples_per_shard: int) -> tuple[DatasetDir, list[int], int]:
-    """Check or create the dataset folder; return it, the shards still to render and how many
-    were complete already. Raises DatasetError when the folder holds another dataset."""
+            samples_per_shard: int) -> tuple[DatasetDir, list[int], int, set[int]]:
+    """Check or create the dataset folder; return it, the shards still to render, how many were
+    complete already, and the shards an earlier build left unfinished (their partial folders).
+    Raises DatasetError when the folder holds another dataset."""
     layout = DatasetDir(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -140,10 +141,11 @@ def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int,
         wanted["code_version"] = existing.get("code_version")  # shards record their own
         wanted["split"] = SplitRule.from_metadata(existing).to_json()  # a dataset keeps its split
     layout.write_metadata(wanted)
-    layout.remove_stale_partials()  # checkpointed partials stay: their shard's task resumes them
     done = set(layout.complete_shards())
     todo = [s for s in range(shards) if s not in done]
-    return layout, todo, len(done & set(range(shards)))
+    interrupted = {s for s in todo if layout.partials(s)}
+    layout.remove_stale_partials()  # checkpointed partials stay: their shard's task resumes them
+    return layout, todo, len(done & set(range(shards))), interrupted
 
 
 def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shards: int, samples_per_shard: int,
@@ -152,7 +154,7 @@ def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shar
     from .provenance import code_version
 
     t0 = time.perf_counter()
-    layout, todo, done_before = prepare(out, recipe, assets, shards, samples_per_shard)
+    layout, todo, done_before, interrupted = prepare(out, recipe, assets, shards, samples_per_shard)
     if not todo:
         echo(f"{out}: all {shards} shards are complete")
         return BuildReport(shards, done_before, 0, 0, [], 0.0, 0.0)
@@ -173,21 +175,19 @@ def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shar
                  "blender_version": blender_version, "head_model_fingerprint": assets.fingerprint}
         futures = [client.submit(render_shard, str(layout.root), s, samples_per_shard, {**attrs, "shard": s},
                                  key=f"shard-{s}-{recipe.hash[:8]}", retries=TASK_RETRIES, pure=False) for s in todo]
-        samples, failures, render_s, task_s, resumed, restarted, finished = 0, [], 0.0, 0.0, 0, 0, 0
+        totals = {"samples": 0, "render_seconds": 0.0, "seconds": 0.0, "resumed": 0}
+        failures, restarted = [], set(interrupted)
         started = time.perf_counter()
         _progress(0, len(todo), 0, started)
-        for future in as_completed(futures):
+        for finished, future in enumerate(as_completed(futures), start=1):
             summary = future.result()
-            finished += 1
-            samples += summary["samples"]
+            totals = {key: value + summary[key] for key, value in totals.items()}
             failures += summary["failures"]
-            render_s += summary["render_seconds"]
-            task_s += summary["seconds"]
-            resumed += summary["resumed"]
-            restarted += summary["restarted"]
-            _progress(finished, len(todo), samples, started)
+            if summary["restarted"]:
+                restarted.add(summary["shard"])
+            _progress(finished, len(todo), totals["samples"], started)
         sys.stderr.write("\n")
     finally:
         handle.close()
-    return BuildReport(shards, done_before, len(todo), samples, failures, time.perf_counter() - t0, render_s, task_s,
-                       resumed, restarted)
+    return BuildReport(shards, done_before, len(todo), totals["samples"], failures, time.perf_counter() - t0,
+                       totals["render_seconds"], totals["seconds"], totals["resumed"], len(restarted))

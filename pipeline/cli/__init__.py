@@ -5,6 +5,8 @@ on a machine that installed only the train group (no Blender, no Dask).
 """
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from .assets import app as assets_app
@@ -21,4 +23,21 @@ app.command(help="Fit FLAME (parameters, camera, UV texture) to photos: an image
 
 
 def main() -> None:
-    app()
+    """Run the command line. A usage error (a bad option value, a missing argument, an unknown
+    command) is one line on stderr with exit code 2, as every other error; a bare group prints its
+    help."""
+    try:
+        code = app(standalone_mode=False, prog_name="meflow")
+    except typer.TyperException as err:  # typer's usage errors
+        message = err.format_message()
+        if "\n" in message:  # a group called without a command: the message is its help
+            err.show()
+        else:
+            context = getattr(err, "ctx", None)
+            where = context.command_path if context is not None else "meflow"
+            typer.echo(f"error: {message} (see `{where} --help`)", err=True)
+        sys.exit(err.exit_code)
+    except typer.Abort:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

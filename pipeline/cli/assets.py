@@ -14,6 +14,10 @@ from flame_assets.files import OPTIONAL_PURPOSE, STANDIN_RELEASE
 from .common import fail, require_extra
 
 app = typer.Typer(help="FLAME head-model files: check, show, convert.", no_args_is_help=True)
+# Reading FLAME files needs scipy (sparse regressors); evaluating the model torch and smplx. The
+# render and fit groups bring both.
+READ_MODULES = ("scipy",)
+MODEL_MODULES = ("torch", "smplx", "scipy")
 
 
 def _load(folder: Path | None, model_file: Path | None):
@@ -34,7 +38,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Say what FLAME files FOLDER holds, evaluate the model once, exit 0 when usable."""
-    require_extra("assets check", "render")
+    require_extra("assets check", "render", MODEL_MODULES)
     import torch
 
     from flame_assets.assets import N_CONTOUR_LANDMARKS, N_STATIC_LANDMARKS
@@ -76,7 +80,7 @@ def show(
     out: Path = typer.Option(Path("docs"), "--out", help="Folder for the PNG files."),
 ) -> None:
     """Write PNG pictures: neutral, strong expression and posed; and the expression directions."""
-    require_extra("assets show", "render")
+    require_extra("assets show", "render", (*MODEL_MODULES, "matplotlib"))
     from flame_assets.model import FaceModel
 
     from ..pictures.head_model import write_direction_sheet, write_overview
@@ -92,6 +96,7 @@ def show(
 @app.command()
 def standin(out: Path | None = typer.Option(None, "--out", help="Copy the stand-in's files here too.")) -> None:
     """Generate (or find in the cache) the open stand-in head and print its folder."""
+    require_extra("assets standin", "render", READ_MODULES)
     import shutil
 
     from flame_assets.standin.build import ensure_standin
@@ -111,6 +116,7 @@ def convert(
     out: Path = typer.Option(..., "--out", help="Output folder: FLAME_NEUTRAL.npz plus the companion files."),
 ) -> None:
     """Convert the model pickle to a pickle-free FLAME_NEUTRAL.npz (same keys, same fingerprint)."""
+    require_extra("assets convert", "render", READ_MODULES)
     import shutil
 
     from flame_assets.assets import save_npz

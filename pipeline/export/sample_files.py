@@ -11,6 +11,10 @@ import numpy as np
 
 from shards.flo import write_flo
 
+# The file of each field in a sample's folder.
+SAMPLE_FILES = {"onset": "onset.png", "apex": "apex.png", "flow_facial": "flow_facial.flo", "flow_head": "flow_head.flo",
+                "mask": "mask.png", "params": "params.json"}
+
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
     """(H, W, 3) RGB or (H, W) grey uint8 -> PNG; OSError when it cannot be written."""
@@ -21,10 +25,11 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
 def write_core_files(folder: Path, onset, apex, flow_facial, flow_head, mask, params: dict) -> Path:
     """<folder>/{onset.png, apex.png, flow_facial.flo, flow_head.flo, mask.png, params.json}."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_png(folder / "onset.png", onset)
-    write_png(folder / "apex.png", apex)
-    write_flo(folder / "flow_facial.flo", flow_facial)
-    write_flo(folder / "flow_head.flo", flow_head)
-    write_png(folder / "mask.png", np.asarray(mask).astype(np.uint8) * 255)
-    (folder / "params.json").write_text(json.dumps(params, indent=1))
+    files = {name: folder / file for name, file in SAMPLE_FILES.items()}
+    write_png(files["onset"], onset)
+    write_png(files["apex"], apex)
+    write_flo(files["flow_facial"], flow_facial)
+    write_flo(files["flow_head"], flow_head)
+    write_png(files["mask"], np.asarray(mask).astype(np.uint8) * 255)
+    files["params"].write_text(json.dumps(params, indent=1))
     return folder

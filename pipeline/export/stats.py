@@ -42,7 +42,7 @@ def collect(root: Path, max_samples: int = MAX_SAMPLES) -> dict:
         if n < SHEET_ROWS:
             scale = max(float(np.abs(x["flow_facial"]).max()), 1e-6)
             sheet.append((x["onset"], x["apex"], flow_to_rgb(flows["facial"], scale), flow_to_rgb(flows["expression"])))
-    scales = np.concatenate([r.column("scales") for r in readers.values()]) if readers else np.zeros((0, 4))
+    scales = np.concatenate([r.column("scales") for r in readers.values()]) if readers else np.zeros((0, len(SCALE_SYMBOLS)))
     return {"meta": layout.metadata(), "magnitudes": {f: np.concatenate(v) if v else np.zeros(0) for f, v in magnitudes.items()},
             "by_region": {f: {r: np.concatenate(v) if v else np.zeros(0) for r, v in d.items()} for f, d in by_region.items()},
             "scales": scales, "sheet": sheet, "samples": len(pick)}

@@ -9,6 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
+from facial.ibug68 import N_POINTS
+
 # mediapipe face-mesh vertex (or the mean of two) for each iBUG-68 point. Chosen by anatomy:
 # the face oval for the jaw line, the lid and lip contours for eyes and mouth.
 MEDIAPIPE_TO_IBUG68: tuple[tuple[int, ...], ...] = (
@@ -98,7 +100,7 @@ class DlibDetector:
             raise NoFaceError("dlib found no face")
         box = max(boxes, key=lambda b: b.width() * b.height())
         shape = self._shape(rgb, box)
-        return np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64)
+        return np.array([[shape.part(i).x, shape.part(i).y] for i in range(N_POINTS)], dtype=np.float64)
 
     def close(self) -> None:
         pass

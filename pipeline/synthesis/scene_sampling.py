@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from render.backgrounds import BackgroundSpec, srgb_to_linear
-from render.camera import SENSOR_WIDTH_MM, look_at
+from render.camera import focal_px, look_at
 from render.scene_spec import LightSpec, SceneSpec
 
 from .meshes import StateGeometry
@@ -89,8 +89,7 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
     target, head_height = frame_face(onset.landmarks)
     focal = rng.uniform(*profile.focal_mm)
     fill = rng.uniform(*profile.face_fill)
-    focal_px = focal / SENSOR_WIDTH_MM * profile.width
-    distance = focal_px * head_height / (fill * profile.height)
+    distance = focal_px(focal, profile.width) * head_height / (fill * profile.height)
     jitter_az, jitter_el = profile.camera_jitter_deg
     eye = target + distance * _direction(rng.uniform(-jitter_az, jitter_az), rng.uniform(-jitter_el, jitter_el))
     tones = np.array([hex_to_linear(t) for t in profile.skin_tones])

@@ -22,7 +22,8 @@ def sample_id(recipe_name: str, k: int) -> str:
 
 
 def random_source_id(seed: int, k: int) -> str:
-    """The identity of the random face of sample k: it is drawn from (seed, k) alone, so a copy
-    of a recipe under another name or with another schedule draws the same face under the same
-    id, and the identity split keeps it on the same side."""
+    """The identity of the random face of sample k. Its random draws come from (seed, k) alone
+    (the recipe's priors and the head model shape what they become), so a copy of a recipe under
+    another name or with another schedule draws the same face under the same id, and the identity
+    split keeps it on the same side."""
     return f"random:{seed}:{k}"
