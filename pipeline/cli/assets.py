@@ -49,12 +49,12 @@ def check(
         model = FaceModel(assets, n_expression=min(N_EXPRESSION, assets.n_expression))
         with torch.no_grad():
             out = model(shape=torch.zeros(1, assets.n_shape), jaw=torch.tensor([[0.1, 0.0, 0.0]]))
-        if not torch.isfinite(out.vertices).all():
-            fail("the model evaluates to NaN or infinite vertices: the files are damaged")
     except AssetError as err:
         fail(str(err))
     except Exception as err:  # noqa: BLE001 - any failure here is reported in one line
         fail(f"the model failed to evaluate ({type(err).__name__}: {err}); the files may be damaged")
+    if not torch.isfinite(out.vertices).all():  # outside the try: fail() raises an Exception itself
+        fail("the model evaluates to NaN or infinite vertices: the files are damaged")
     summary = assets.summary()
     missing = [OPTIONAL_PURPOSE[key] for key in ("eyelids", "landmarks", "uv") if not summary[key]]
     if as_json:
