@@ -61,3 +61,15 @@ def flame_shaped_model(flame_shaped_dir, meflow_cache):
     from flame_assets.model import FaceModel
 
     return FaceModel(load_assets(flame_shaped_dir), cache_dir=meflow_cache)
+
+
+@pytest.fixture(scope="session")
+def smoke_dataset(tmp_path_factory, meflow_cache) -> Path:
+    """The smoke recipe's 96 x 96 pairs, rendered once per session for the training tests."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("smoke-data") / "shards"
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards", "3", "--samples", "8"],
+                   check=True, capture_output=True, text=True)
+    return out

@@ -213,9 +213,10 @@ def test_info_export_and_stats(one_worker, tmp_path):
     np.testing.assert_array_equal(cv2.readOpticalFlow(str(folder / "flow_facial.flo")), sample["flow_facial"])
     np.testing.assert_array_equal(cv2.imread(str(folder / "onset.png"))[..., ::-1], sample["onset"])
     assert meflow("dataset", "export", str(one_worker), "--format", "mellm", "--out", str(tmp_path / "mellm")).returncode == 0
-    entries = [json.loads(line) for split in ("train", "test") for line in (tmp_path / "mellm" / f"files_{split}.jsonl").read_text().splitlines()]
+    entries = [json.loads(line) for name in ("meflow_files.jsonl", "meflow_files_test.jsonl")
+               for line in (tmp_path / "mellm" / "labels" / name).read_text().splitlines()]
     assert len(entries) == SHARDS * PER_SHARD
-    np.testing.assert_array_equal(np.load(entries[0]["facial_flow"])["flow"].shape, (96, 96, 2))
+    np.testing.assert_array_equal(np.load(entries[0]["facial_flow"])["optical_flow"].shape, (96, 96, 2))
     stats = meflow("dataset", "stats", str(one_worker), "--out", str(tmp_path / "stats"))
     assert stats.returncode == 0, stats.stderr
     for name in ("flow_magnitudes.png", "flow_by_region.png", "scales_vs_recipe.png", "contact_sheet.png"):

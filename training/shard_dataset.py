@@ -114,7 +114,8 @@ class ShardEpochSampler(Sampler):
         return iter(epoch_assignment(self.groups, self.rank, self.world_size, self.seed, self.epoch, self.shuffle))
 
     def __len__(self) -> int:
-        return len(epoch_assignment(self.groups, self.rank, self.world_size, self.seed, self.epoch, False))
+        """The samples this rank yields in the current epoch (the same on every rank)."""
+        return len(epoch_assignment(self.groups, self.rank, self.world_size, self.seed, self.epoch, self.shuffle))
 
 
 class ShardStream(IterableDataset):
@@ -141,4 +142,5 @@ class ShardStream(IterableDataset):
             yield self.dataset[n]
 
     def __len__(self) -> int:
-        return len(epoch_assignment(self.dataset.shard_groups(), self.rank, self.world_size, self.seed, 0, False))
+        """The samples this rank yields in the current epoch, over all its DataLoader workers."""
+        return len(epoch_assignment(self.dataset.shard_groups(), self.rank, self.world_size, self.seed, self.epoch, self.shuffle))

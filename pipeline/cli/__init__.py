@@ -11,8 +11,10 @@ import typer
 
 from .assets import app as assets_app
 from .dataset import app as dataset_app
+from .evaluate import evaluate_command
 from .fit import fit
 from .render import app as render_app
+from .train import flow_command, train_command
 
 app = typer.Typer(help="MEFlow: synthetic micro-expression flow data and the models trained on it.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -20,6 +22,9 @@ app.add_typer(assets_app, name="assets")
 app.add_typer(render_app, name="render")
 app.add_typer(dataset_app, name="dataset")
 app.command(help="Fit FLAME (parameters, camera, UV texture) to photos: an image, a folder, an AffectNet CSV or encoder outputs.")(fit)
+app.command(name="train", help="Train MEFlowNet (stage 1 or 2) or the RAFT baseline on shards; DDP under torchrun.")(train_command)
+app.command(name="flow", help="Facial, head and expression flow of image pairs from a checkpoint: .flo files and colour wheels.")(flow_command)
+app.command(name="eval", help="Evaluate the model, RAFT and classical baselines on test data: EPE table, JSON, contact sheet.")(evaluate_command)
 
 
 def main() -> None:

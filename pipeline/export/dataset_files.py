@@ -1,19 +1,39 @@
 """Export a shard dataset as files: `flo` (our per-sample layout, Middlebury .flo) or `mellm`
-(the layout MELLM's public WAFT-based loader reads)."""
+(the layout MELLM's public WAFT-based loader reads, see `training.mellm_folder`).
+
+mellm: <OUT>/<sample_id>/render_output_exp_pose/{frame_0001.png (onset), frame_0002.png (apex),
+0001.npz (facial flow), lm0.npy, lm1.npy} and render_output_pose/0001.npz (head flow), flows as
+np.savez(..., optical_flow=(H, W, 2) float32, x first); <sample_id>/mask.npy the foreground (0/1
+uint8). lm0 / lm1 are WFLW-98 (98, 2) float32 pixels, `facial.wflw98.wflw98_from_ibug68` of the
+shard's iBUG-68 onset / apex landmarks: the 68 shared points are the stored ones exactly, the 30
+others are fixed combinations of them in the image. (The same map on the 3D landmarks before the
+projection would differ only by perspective across a few millimetres of face: far below a pixel;
+it would need the head model that built the dataset, which an export does not.)
+
+The split is the dataset's identity split (the SplitRule its dataset.json records), so no identity
+is on both sides. <OUT>/labels/train_data.txt and test_data.txt list the sample folders, one a
+line ending in '/', and labels/meflow_files.jsonl (train: frame_1, frame_2, facial_flow, head_flow,
+landmarks_onset, landmarks_apex) and meflow_files_test.jsonl (test: frame_1, frame_2, facial_flow,
+head_flow, mask) list their files. Every path is ABSOLUTE: MELLM's loader opens list lines and JSONL
+paths as written, from wherever it runs (`training.mellm_folder.MellmFolder` still finds a moved
+export under its root). The .txt lists and the JSONL describe the same samples: MELLM's train loader
+reads train_data.txt and a JSONL of extra data, so point it at one of them, not both.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from facial.flame_layout import SCALE_NAMES
+from facial.wflw98 import wflw98_from_ibug68
 from shards.layout import DatasetDir
 from shards.splits import SplitRule
+from training.mellm_folder import FLOW_KEY, JSONL_FILES, JSONL_KEYS, LIST_FILES, sample_files
 
 from ..synthesis.seeds import sample_id
-from .sample_files import write_core_files
+from .sample_files import write_core_files, write_png
 
 FORMATS = ("flo", "mellm")
 
@@ -32,31 +52,41 @@ def _params(sample: dict, meta: dict) -> dict:
     }
 
 
-def _write_mellm(folder: Path, sample: dict) -> dict:
-    """MELLM's loader reads <sample>/render_output_exp_pose/{frame_0001.png, frame_0002.png,
-    0001.npz, lm0.npy, lm1.npy} and <sample>/render_output_pose/0001.npz (flows as npz key 'flow')."""
-    exp, pose = folder / "render_output_exp_pose", folder / "render_output_pose"
-    exp.mkdir(parents=True, exist_ok=True)
-    pose.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(exp / "frame_0001.png"), sample["onset"][..., ::-1])
-    cv2.imwrite(str(exp / "frame_0002.png"), sample["apex"][..., ::-1])
-    np.savez(exp / "0001.npz", flow=sample["flow_facial"])
-    np.savez(pose / "0001.npz", flow=sample["flow_head"])
-    np.save(exp / "lm0.npy", sample["landmarks_onset"])
-    np.save(exp / "lm1.npy", sample["landmarks_apex"])
-    np.save(folder / "mask.npy", sample["mask"].astype(np.uint8))
-    return {"frame_1": str(exp / "frame_0001.png"), "frame_2": str(exp / "frame_0002.png"),
-            "facial_flow": str(exp / "0001.npz"), "head_flow": str(pose / "0001.npz"),
-            "landmarks_onset": str(exp / "lm0.npy"), "landmarks_apex": str(exp / "lm1.npy"), "mask": str(folder / "mask.npy")}
+def _write_mellm(prefix: str, sample: dict) -> None:
+    """One sample in MELLM's layout under the folder `prefix` (ending in '/')."""
+    files = sample_files(prefix)
+    for key in ("frame_1", "facial_flow", "head_flow", "mask"):
+        Path(files[key]).parent.mkdir(parents=True, exist_ok=True)
+    write_png(Path(files["frame_1"]), sample["onset"])
+    write_png(Path(files["frame_2"]), sample["apex"])
+    np.savez(files["facial_flow"], **{FLOW_KEY: np.asarray(sample["flow_facial"], np.float32)})
+    np.savez(files["head_flow"], **{FLOW_KEY: np.asarray(sample["flow_head"], np.float32)})
+    np.save(files["landmarks_onset"], wflw98_from_ibug68(np.asarray(sample["landmarks_onset"], np.float32)))
+    np.save(files["landmarks_apex"], wflw98_from_ibug68(np.asarray(sample["landmarks_apex"], np.float32)))
+    np.save(files["mask"], np.asarray(sample["mask"]).astype(np.uint8))
+
+
+def _write_mellm_lists(out: Path, prefixes: dict[str, list[str]]) -> None:
+    """labels/{train,test}_data.txt and the JSONL lists of the samples of each split."""
+    (out / LIST_FILES["train"]).parent.mkdir(parents=True, exist_ok=True)
+    for split, entries in prefixes.items():
+        (out / LIST_FILES[split]).write_text("".join(f"{prefix}\n" for prefix in entries))
+        lines = []
+        for prefix in entries:
+            files = sample_files(prefix)
+            lines.append(json.dumps({key: files[key] for key in JSONL_KEYS[split]}) + "\n")
+        (out / JSONL_FILES[split]).write_text("".join(lines))
 
 
 def export(root: Path, out: Path, fmt: str) -> int:
-    """Write every sample; returns how many. mellm also writes train/test lists split by identity."""
+    """Write every sample of the dataset at `root` under `out` as `fmt` (flo | mellm); returns how
+    many. mellm also writes the train / test lists, split by identity (see the module docstring)."""
     layout = DatasetDir(root)
     meta = layout.metadata()
     split = SplitRule.from_metadata(meta)
     out.mkdir(parents=True, exist_ok=True)
-    lists = {"train": [], "test": []}
+    out = out.resolve()  # mellm lists absolute paths
+    prefixes: dict[str, list[str]] = {"train": [], "test": []}
     count = 0
     for reader in layout.readers().values():
         for i in range(len(reader)):
@@ -67,11 +97,9 @@ def export(root: Path, out: Path, fmt: str) -> int:
                 write_core_files(folder, sample["onset"], sample["apex"], sample["flow_facial"], sample["flow_head"],
                                  sample["mask"], params)
             else:
-                entry = _write_mellm(folder, sample)
-                lists[split.split_of(sample["source_id"])].append((f"{folder}/", entry))
+                _write_mellm(f"{folder}/", sample)
+                prefixes[split.split_of(str(sample["source_id"]))].append(f"{folder}/")
             count += 1
     if fmt == "mellm":
-        for name, entries in lists.items():
-            (out / f"{name}_data.txt").write_text("".join(f"{prefix}\n" for prefix, _ in entries))
-            (out / f"files_{name}.jsonl").write_text("".join(json.dumps(e) + "\n" for _, e in entries))
+        _write_mellm_lists(out, prefixes)
     return count
