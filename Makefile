@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 # Every install group (pyproject.toml), at the versions of constraints.txt.
-GROUPS := train,render,fit,cluster,dev,mediapipe
+GROUPS := train,raft,dav2,render,fit,cluster,dev,mediapipe
 OUT ?= build/dataset
 RECIPE ?= smoke
 SHARDS ?= 2
@@ -72,6 +72,7 @@ bench: setup
 	$(BIN)/python bench/render_pairs.py
 	$(BIN)/python bench/render_memory.py
 	$(BIN)/python bench/fit_throughput.py
+	$(BIN)/python bench/train_eval.py   # builds the CPU training data first (~40 min), then ~45 min
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -64,25 +64,41 @@ def inference_ms(ckpt: Path) -> dict[int, float]:
     return out
 
 
+def flow_example(data: Path, ckpt: Path, out: Path) -> None:
+    """`meflow flow` on the first held-out pair, written as PNGs first (the user's view)."""
+    import cv2
+
+    from training.shard_dataset import ShardDataset
+
+    sample = ShardDataset(data, split="test", fields=("onset", "apex"))[0]
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("onset", "apex"):
+        cv2.imwrite(str(out / f"{name}.png"), cv2.cvtColor(sample[name].permute(1, 2, 0).numpy(), cv2.COLOR_RGB2BGR))
+    run(["flow", str(out / "onset.png"), str(out / "apex.png"), "--ckpt", str(ckpt), "--out", str(out)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "build/cpu-train")
     parser.add_argument("--run", type=Path, default=ROOT / "build/bench-train")
     parser.add_argument("--docs", action="store_true", help="copy the curves and the contact sheet to docs/")
+    parser.add_argument("--config", default="cpu", help="MEFlowNet config (a dry run can pass a smaller one)")
+    parser.add_argument("--raft-config", default="raft-cpu")
+    parser.add_argument("--split", default="test")
     args = parser.parse_args()
     if not (args.data / "dataset.json").is_file():
         run(["dataset", "build", "--recipe", "cpu-train", "--shards", "32", "--samples", "36", "--workers", "2", "--out", str(args.data)])
     shutil.rmtree(args.run, ignore_errors=True)
     model_run, raft_run = args.run / "meflownet", args.run / "raft"
     began = time.monotonic()
-    run(["train", "--stage", "1", "--config", "cpu", "--data", str(args.data), "--out", str(model_run)])
-    run(["train", "--stage", "2", "--config", "cpu", "--data", str(args.data), "--out", str(model_run)])
+    run(["train", "--stage", "1", "--config", args.config, "--data", str(args.data), "--out", str(model_run)])
+    run(["train", "--stage", "2", "--config", args.config, "--data", str(args.data), "--out", str(model_run)])
     model_minutes = (time.monotonic() - began) / 60
     train_peak = children_peak_mb()
     began = time.monotonic()
-    run(["train", "--stage", "1", "--config", "raft-cpu", "--data", str(args.data), "--out", str(raft_run)])
+    run(["train", "--stage", "1", "--config", args.raft_config, "--data", str(args.data), "--out", str(raft_run)])
     raft_minutes = (time.monotonic() - began) / 60
-    metrics = json.loads(run(["eval", "--ckpt", str(model_run / "stage2/last.pt"), "--data", str(args.data), "--split", "test",
+    metrics = json.loads(run(["eval", "--ckpt", str(model_run / "stage2/last.pt"), "--data", str(args.data), "--split", args.split,
                               "--baselines", "zero,farneback,dis,tvl1,raft", "--raft-ckpt", str(raft_run / "stage1/last.pt"),
                               "--json", "--out", str(args.run / "eval")]))
     images = metrics.pop("n_images")
@@ -108,6 +124,8 @@ def main() -> None:
     print(f"peak memory (RSS, MB): training {train_peak:.0f}, any step {figures['peak_rss_mb']['all']:.0f}")
     if args.docs:
         docs = ROOT / "docs"
+        flow_example(args.data, model_run / "stage2/last.pt", args.run / "flow")
+        shutil.copy(args.run / "flow/overview.png", docs / "flow-overview.png")
         shutil.copy(model_run / "stage1/curve.png", docs / "training-stage1.png")
         shutil.copy(model_run / "stage2/curve.png", docs / "training-stage2.png")
         shutil.copy(args.run / "eval/contact_sheet.png", docs / "eval-contact-sheet.png")

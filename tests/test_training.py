@@ -159,8 +159,26 @@ def test_stage_two_changes_only_the_head_decoder(smoke_dataset, tmp_path):
     assert frozen and trained
     assert state_equal(before, after, frozen), "stage 2 changed a frozen weight"
     assert not state_equal(before, after, trained), "stage 2 did not train the head decoder"
+    start = load_checkpoint(tmp_path / "run/stage2/last.pt")  # stage 2's own checkpoint after its steps
+    assert start["stage"] == 2 and start["step"] == 2
     assert (tmp_path / "run/stage2/curve.png").stat().st_size > 1000
     assert (tmp_path / "run/stage2/log.csv").read_text().count("epe_expr") >= 1
+
+
+def test_stage_two_starts_with_zero_expression_flow(smoke_dataset, tmp_path):
+    """The head decoder starts as a copy of the trained facial decoder: expression flow exactly 0."""
+    from training.inference import load_method
+
+    config = quick_config()
+    train(TrainRequest(1, smoke_dataset, tmp_path / "run", config, max_steps=1, progress=False, device="cpu"))
+    train(TrainRequest(2, smoke_dataset, tmp_path / "run", config, max_steps=0, progress=False, device="cpu"))
+    method = load_method(tmp_path / "run/stage2/last.pt")
+    sample = ShardDataset(smoke_dataset, split="all", fields=("onset", "apex"))[0]
+    prediction = method.predict(*(sample[k].permute(1, 2, 0).numpy() for k in ("onset", "apex")))
+    assert np.abs(prediction.facial).max() > 0 and np.array_equal(prediction.expression, np.zeros_like(prediction.facial))
+    assert config.optim.for_stage(2).lr < config.optim.for_stage(1).lr
+    with pytest.raises(ConfigError, match=r"optim.stage2"):
+        TrainConfig.from_dict({"optim": {"stage2": {"learning_rate": 1.0}}})
 
 
 def test_resume_continues_exactly(smoke_dataset, tmp_path):

@@ -74,6 +74,14 @@ def command_line(root: Path) -> None:
             result = run(*args)
             check(result.returncode == 0, f"meflow {' '.join(args[:2])}: {result.stderr.strip()}")
         build = run("dataset", "build", "--out", f"{out}/new")
+        # train both stages a step each, evaluate, infer: everything a GPU node runs
+        config = Path(out) / "tiny.toml"
+        config.write_text("[optim]\nbatch_size = 2\n[run]\nvalidation_samples = 1\n")
+        for stage in ("1", "2"):
+            result = run("train", "--stage", stage, "--data", str(root), "--out", f"{out}/run", "--config", str(config), "--max-steps", "1")
+            check(result.returncode == 0, f"meflow train --stage {stage}: {result.stderr.strip()[-500:]}")
+        result = run("eval", "--ckpt", f"{out}/run/stage2/last.pt", "--data", str(root), "--split", "all", "--baselines", "zero,dis", "--json")
+        check(result.returncode == 0 and "model" in json.loads(result.stdout), f"meflow eval: {result.stderr.strip()[-500:]}")
     lines = build.stderr.strip().splitlines()
     check(build.returncode == 2 and len(lines) == 1 and 'pip install "meflow[render]"' in lines[0],
           f"meflow dataset build without the render group said: {build.stderr.strip()}")
@@ -88,7 +96,7 @@ def main() -> None:
     import torch
 
     print(f"train-check: ok: numpy {numpy.__version__}, torch {torch.__version__}, {samples} samples of {root} read; "
-          f"no bpy / dask / pipeline loaded; verify, info, stats and export ran; build names the render group")
+          f"no bpy / dask / pipeline loaded; verify, info, stats, export, train (both stages) and eval ran; build names the render group")
 
 
 if __name__ == "__main__":

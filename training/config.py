@@ -93,6 +93,9 @@ class OptimConfig:
     clip_grad: float = 1.0
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on the CPU
     time_limit_min: float = 0.0  # >0: stop (and checkpoint) after this many minutes of the stage
+    # [optim.stage2]: values that differ in stage 2 (e.g. a lower lr: its head decoder starts as a
+    # copy of the trained facial decoder and only fine-tunes); never changed in place: for_stage makes a new config
+    stage2: dict = field(default_factory=dict)
 
     def validate(self) -> None:
         _check(self.steps >= 1, f"optim.steps must be >= 1, got {self.steps}")
@@ -102,6 +105,16 @@ class OptimConfig:
         _check(self.warmup_steps >= 0, f"optim.warmup_steps must be >= 0, got {self.warmup_steps}")
         _check(self.clip_grad > 0, f"optim.clip_grad must be positive, got {self.clip_grad}")
         _check(self.time_limit_min >= 0, f"optim.time_limit_min must be >= 0, got {self.time_limit_min}")
+
+
+        known = {f.name for f in fields(self)} - {"stage2"}
+        _check(set(self.stage2) <= known, f"[optim.stage2] may set {sorted(known)}, got {sorted(self.stage2)}")
+        if self.stage2:
+            self.for_stage(2).validate()
+
+    def for_stage(self, stage: int) -> OptimConfig:
+        """The settings of one stage: [optim], with [optim.stage2] overriding it for stage 2."""
+        return replace(self, stage2={}, **self.stage2) if stage == 2 and self.stage2 else self
 
 
 @dataclass(frozen=True)

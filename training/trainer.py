@@ -148,10 +148,12 @@ def initial_state(request: TrainRequest, model: torch.nn.Module) -> dict | None:
 
 
 def start_head_from_facial(model: torch.nn.Module) -> None:
-    """Stage 2 begins with the head decoder a copy of the trained facial decoder: the expression
-    flow (their difference) starts at exactly zero, the strongest prior for micro-movements, and
-    the head decoder learns only how the head's motion differs from the whole face's."""
+    """Stage 2 begins with the head decoder a copy of the trained facial decoder (it reads flow
+    evidence already) whose update layer is zeroed: it starts from the facial flow and stays there,
+    so the expression flow starts at exactly zero, the strongest prior for micro-movements."""
     model.head_decoder.load_state_dict(model.facial_decoder.state_dict())
+    torch.nn.init.zeros_(model.head_decoder.to_update.weight)
+    torch.nn.init.zeros_(model.head_decoder.to_update.bias)
 
 
 def freeze_for_stage(model: torch.nn.Module, stage: int) -> list[torch.nn.Parameter]:
@@ -178,9 +180,11 @@ def targets_of(batch: dict) -> Targets:
 
 @torch.no_grad()
 def validate(model: torch.nn.Module, pairs: TrainingPairs, count: int, with_head: bool, device: torch.device) -> dict[str, float]:
-    """EPE of facial (and expression) flow over the foreground of the first `count` held-out pairs."""
+    """EPE of facial (and expression) flow over the foreground of the first `count` held-out pairs, and
+    the zero-flow EPE of the expression on the same pairs: the bar a micro-expression model must clear."""
     model.eval()
-    figures: dict[str, list[float]] = {"epe_facial": [], "roi_epe_facial": []} | ({"epe_expr": [], "roi_epe_expr": []} if with_head else {})
+    names = ("epe_facial", "roi_epe_facial") + (("epe_expr", "roi_epe_expr", "zero_flow_epe_expr") if with_head else ())
+    figures: dict[str, list[float]] = {name: [] for name in names}
     for n in range(min(count, len(pairs))):
         sample = collate([pairs[n]])
         onset, apex = sample["onset"].to(device), sample["apex"].to(device)
@@ -193,6 +197,7 @@ def validate(model: torch.nn.Module, pairs: TrainingPairs, count: int, with_head
             expression = (flows.facial - flows.head).float()
             figures["epe_expr"].append(float(masked_epe(expression, gt_facial - gt_head, mask)[0]))
             figures["roi_epe_expr"].append(float(masked_epe(expression, gt_facial - gt_head, regions)[0]))
+            figures["zero_flow_epe_expr"].append(float(masked_epe(torch.zeros_like(expression), gt_facial - gt_head, mask)[0]))
     model.train()
     return {k: float(np.nanmean(v)) for k, v in figures.items() if v and not all(math.isnan(x) for x in v)}
 
@@ -211,8 +216,12 @@ def train(request: TrainRequest) -> TrainSummary:
 
 def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Processes) -> TrainSummary:
     seed_everything(config.run.seed)
+    optim = config.optim.for_stage(request.stage)
     train_pairs, val_pairs, crop = open_pairs(request, processes)
-    model = build_model(config.model)
+    try:
+        model = build_model(config.model)
+    except RuntimeError as err:  # an optional group missing, or unreadable backbone weights
+        raise TrainingError(str(err)) from None
     if config.model.backbone == "dav2" and not config.model.backbone_weights:
         notice("no Depth-Anything-V2 weights given (model.backbone_weights): its frozen features are random; "
                "fine for throughput checks, not for accuracy", processes)
@@ -226,9 +235,9 @@ def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Pr
     stage, with_head = request.stage, request.stage == 2
     wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if processes.distributed else model
 
-    optimizer = torch.optim.AdamW(trainable, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
-    total = config.optim.steps
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, config.optim.warmup_steps, config.optim.schedule))
+    optimizer = torch.optim.AdamW(trainable, lr=optim.lr, weight_decay=optim.weight_decay)
+    total = optim.steps
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, optim.warmup_steps, optim.schedule))
     start = 0
     if resumed is not None:
         optimizer.load_state_dict(resumed["optimizer"])
@@ -246,16 +255,16 @@ def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Pr
                                               "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "rng": rng_states(),
                                               "data": str(request.data), "crop": list(crop)})
 
-    if start >= stop:
-        notice(f"stage {stage} is already at step {start} (stop {stop}): nothing to do", processes)
-        return TrainSummary(stage, start, start, 0.0, 0.0, checkpoint_path, {}, model)
     if resumed is None:
         checkpoint(0)  # a run killed before its first checkpoint still resumes (from step 0)
-    batches = StepBatches(train_pairs.shards.shard_groups(), config.optim.batch_size, processes.rank, processes.world_size,
+    if start >= stop:
+        notice(f"stage {stage} is at step {start} (stop {stop}): nothing to train", processes)
+        return TrainSummary(stage, start, start, 0.0, 0.0, checkpoint_path, {}, model)
+    batches = StepBatches(train_pairs.shards.shard_groups(), optim.batch_size, processes.rank, processes.world_size,
                           config.run.seed, start, stop)
     loader = DataLoader(train_pairs, batch_sampler=batches, num_workers=config.run.workers, collate_fn=collate)
     log = RunLog(folder, resume_from=start) if processes.is_main else None
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if config.optim.amp and device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if optim.amp and device.type == "cuda" else torch.autocast("cpu", enabled=False)
     bar = ProgressBar(f"stage {stage}", start, stop, enabled=request.progress and processes.is_main)
     began, pairs_seen, step, last_good, validation = time.monotonic(), 0, start, start, {}
     loss_function = STAGE_LOSSES[stage]
@@ -275,7 +284,7 @@ def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Pr
                                 f"(step {last_good}); lower optim.lr or check the data, then --resume")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, config.optim.clip_grad)
+        torch.nn.utils.clip_grad_norm_(trainable, optim.clip_grad)
         optimizer.step()
         schedule.step()
         step += 1
@@ -285,7 +294,7 @@ def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Pr
             log.log(step, "train", {"loss": loss.item(), "lr": schedule.get_last_lr()[0], "pairs_per_s": rate}
                     | {k: float(v.detach()) for k, v in terms.items() if k != "total"})
         bar.update(step, f"loss {loss.item():.4f} {rate:.1f} pairs/s", force=step % config.run.log_every == 0)
-        out_of_time = config.optim.time_limit_min > 0 and time.monotonic() - began > 60 * config.optim.time_limit_min
+        out_of_time = optim.time_limit_min > 0 and time.monotonic() - began > 60 * optim.time_limit_min
         out_of_time = distributed.any_true(out_of_time, processes)
         if val_pairs is not None and processes.is_main and (step % config.run.validate_every == 0 or step == stop or out_of_time):
             validation = validate(model, val_pairs, config.run.validation_samples, with_head, device)
@@ -294,7 +303,7 @@ def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Pr
             checkpoint(step)
             last_good = step
         if out_of_time:
-            notice(f"time limit of {config.optim.time_limit_min} min reached at step {step}: checkpoint saved, stage {stage} ends", processes)
+            notice(f"time limit of {optim.time_limit_min} min reached at step {step}: checkpoint saved, stage {stage} ends", processes)
             break
     bar.close()
     seconds = time.monotonic() - began

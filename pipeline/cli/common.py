@@ -13,6 +13,8 @@ EXTRA_MODULES = {
     "render": ("bpy", "OpenEXR", "torch", "smplx", "scipy", "cv2", "trimesh", "matplotlib", "distributed", "yaml"),
     "fit": ("torch", "smplx", "scipy", "cv2", "PIL", "pyrender", "matplotlib"),
     "train": ("torch", "matplotlib", "cv2"),
+    "raft": ("torchvision",),
+    "dav2": ("transformers",),
 }
 
 

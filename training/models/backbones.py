@@ -7,6 +7,7 @@ with the encoder: the default when no depth weights are at hand.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -65,8 +66,9 @@ class DepthAnythingBackbone(nn.Module):
 
     def __init__(self, weights: str, size: str, input_side: int) -> None:
         super().__init__()
+        with contextlib.suppress(ImportError):  # transformers' image utilities import torchvision when it is there
+            ensure_torchvision()
         try:
-            ensure_torchvision()  # transformers' image utilities import it
             import transformers  # noqa: F401
         except ImportError:
             raise RuntimeError('the dav2 backbone needs transformers: pip install "meflow[dav2]"') from None

@@ -22,10 +22,14 @@ class DecoderOutput:
 
     flows: list[torch.Tensor]
     mixtures: list[torch.Tensor]
+    last_coarse: torch.Tensor  # (B, 2, h, w) the final flow at the decoder's resolution, in its pixels
 
 
 class WarpingDecoder(nn.Module):
-    """f1, f2 (B, C, h, w) encoder features of onset and apex -> DecoderOutput at (2h, 2w)."""
+    """f1, f2 (B, C, h, w) encoder features of onset and apex -> DecoderOutput at (2h, 2w).
+
+    With `start` (B, 2, h, w) the iterations begin from that flow instead of zero and the returned
+    flows are the departures from it (flow - start): the head decoder refines from the facial flow."""
 
     def __init__(self, feature_channels: int, channels: int, blocks: int, iterations: int) -> None:
         super().__init__()
@@ -39,10 +43,11 @@ class WarpingDecoder(nn.Module):
         nn.init.zeros_(self.to_update.weight)  # start from zero flow and unit scales
         nn.init.zeros_(self.to_update.bias)
 
-    def forward(self, f1: torch.Tensor, f2: torch.Tensor) -> DecoderOutput:
+    def forward(self, f1: torch.Tensor, f2: torch.Tensor, start: torch.Tensor | None = None) -> DecoderOutput:
         batch, _, height, width = f1.shape
         hidden = torch.tanh(self.init_hidden(f1))
-        flow = f1.new_zeros(batch, 2, height, width)  # in coarse pixels
+        origin = f1.new_zeros(batch, 2, height, width) if start is None else start.detach()
+        flow = origin  # in coarse pixels
         flows, mixtures = [], []
         for _ in range(self.iterations):
             flow = flow.detach()  # each iteration learns its own update (RAFT)
@@ -52,6 +57,6 @@ class WarpingDecoder(nn.Module):
             update = self.to_update(hidden)
             flow = flow + update[:, :2]
             mask = MASK_SCALE * self.to_mask(hidden)
-            flows.append(convex_upsample(flow * UPSAMPLE, mask, UPSAMPLE))
+            flows.append(convex_upsample((flow - origin) * UPSAMPLE, mask, UPSAMPLE))
             mixtures.append(convex_upsample(update[:, 2:], mask, UPSAMPLE))
-        return DecoderOutput(flows, mixtures)
+        return DecoderOutput(flows, mixtures, flow)

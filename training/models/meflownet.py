@@ -4,6 +4,11 @@ A backbone and a ResNet encoder shared by two warping decoders: the facial decod
 whole motion onset -> apex, the head decoder the head-only motion; the micro-expression flow is
 their difference at every iteration. Stage 1 trains the backbone (when trainable), the encoder and
 the facial decoder; stage 2 freezes them and trains the head decoder alone.
+
+The head decoder starts its iterations from the facial decoder's final flow rather than from zero
+(our choice; the paper does not say): a head flow is the facial flow minus the expression, so
+each of its iterations estimates how far the head's motion departs from the whole face's, and the
+expression flow facial - head is that departure, exactly zero before stage 2 trains it.
 """
 from __future__ import annotations
 
@@ -36,10 +41,11 @@ class FlowOutput:
 
     @property
     def expression(self) -> list[torch.Tensor]:
-        """facial - head at every iteration."""
+        """Final facial flow - head flow, at every head iteration (the head decoder refines from the
+        final facial flow)."""
         if self.head is None:
             raise ValueError("no head flow in this output: run the head decoder (stage 2)")
-        return [f - h for f, h in zip(self.facial, self.head, strict=True)]
+        return [self.facial[-1] - h for h in self.head]
 
 
 class MEFlowNet(nn.Module):
@@ -69,5 +75,6 @@ class MEFlowNet(nn.Module):
         facial: DecoderOutput = self.facial_decoder(f1, f2)
         if not with_head:
             return FlowOutput(facial.flows, facial.mixtures)
-        head: DecoderOutput = self.head_decoder(f1, f2)
-        return FlowOutput(facial.flows, facial.mixtures, head.flows, head.mixtures)
+        head: DecoderOutput = self.head_decoder(f1, f2, start=facial.last_coarse)
+        head_flows = [facial.flows[-1] + departure for departure in head.flows]
+        return FlowOutput(facial.flows, facial.mixtures, head_flows, head.mixtures)

@@ -22,8 +22,11 @@ class RaftSmall(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        ensure_torchvision()
-        from torchvision.models.optical_flow import raft_small
+        try:
+            ensure_torchvision()
+            from torchvision.models.optical_flow import raft_small
+        except ImportError:
+            raise RuntimeError('the raft_small model needs torchvision: pip install "meflow[raft]"') from None
 
         self.net = raft_small(weights=None, progress=False)
 
