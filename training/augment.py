@@ -32,7 +32,7 @@ def scale_sample(sample: dict, factor: float) -> dict:
     for name in FLOWS:
         out[name] = cv2.resize(sample[name], (new_w, new_h), interpolation=cv2.INTER_LINEAR) * np.float32([fx, fy])
     for name in MASKS:
-        out[name] = cv2.resize(sample[name].astype(np.uint8), (new_w, new_h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        out[name] = cv2.resize(sample[name].astype(np.uint8), (new_w, new_h), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
     for name in LANDMARKS:
         out[name] = ((sample[name] + 0.5) * np.float32([fx, fy]) - 0.5).astype(np.float32)
     return out

@@ -102,7 +102,7 @@ class OptimConfig:
         _check(self.batch_size >= 1, f"optim.batch_size must be >= 1, got {self.batch_size}")
         _check(self.lr > 0, f"optim.lr must be positive, got {self.lr}")
         _check(self.schedule in SCHEDULES, f"optim.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        _check(self.warmup_steps >= 0, f"optim.warmup_steps must be >= 0, got {self.warmup_steps}")
+        _check(0 <= self.warmup_steps < self.steps, f"optim.warmup_steps must be in [0, steps), got {self.warmup_steps}")
         _check(self.clip_grad > 0, f"optim.clip_grad must be positive, got {self.clip_grad}")
         _check(self.time_limit_min >= 0, f"optim.time_limit_min must be >= 0, got {self.time_limit_min}")
 

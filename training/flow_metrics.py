@@ -17,7 +17,8 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     image whose mask is empty (callers drop those images rather than count them as 0)."""
     weights = mask.to(values.dtype)
     total = weights.flatten(1).sum(1)
-    return (values * weights).flatten(1).sum(1) / total.where(total > 0, torch.full_like(total, float("nan")))
+    mean = (values * weights).flatten(1).sum(1) / total.clamp_min(1.0)  # never 0/0: its gradient would be NaN
+    return torch.where(total > 0, mean, torch.full_like(mean, float("nan")))
 
 
 def masked_epe(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -59,7 +59,9 @@ def epe(flow: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.
 
 def sequence_l1(flow: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """RAFT's training term: mean absolute flow error over valid pixels -> scalar."""
-    return masked_mean((flow - target).abs().sum(1), valid).nan_to_num(0.0).mean()
+    per_image = masked_mean((flow - target).abs().sum(1), valid)
+    present = ~torch.isnan(per_image)
+    return per_image[present].mean() if bool(present.any()) else flow.sum() * 0.0
 
 
 def iteration_weights(count: int, gamma: float) -> list[float]:

@@ -39,6 +39,10 @@ from .progress import ProgressBar
 from .run_logs import CURVE_FILE, RunLog, plot_curve
 from .training_data import StepBatches, TrainingPairs, collate
 
+# Settings a resumed run may change (a lower rate after a NaN, more workers, another time limit);
+# anything else would make the continuation a different run.
+RESUMABLE_CHANGES = ("run.", "optim.lr:", "optim.time_limit_min:", "optim.clip_grad:", "optim.weight_decay:")
+
 
 class TrainingError(RuntimeError):
     """Training cannot go on; the message (one line) says why and what to do."""
@@ -127,6 +131,10 @@ def initial_state(request: TrainRequest, model: torch.nn.Module) -> dict | None:
     if request.resume and here.exists():
         state = load_checkpoint(here)
         differences = config_differences(config_of(state), config)
+        tunable = [d for d in differences if d.startswith(RESUMABLE_CHANGES)]
+        if tunable:
+            print(f"notice: resuming with changed {'; '.join(tunable)}", flush=True)
+        differences = [d for d in differences if d not in tunable]
         if differences or int(state["stage"]) != request.stage:
             what = "; ".join(differences[:3]) or f"stage {state['stage']}"
             raise TrainingError(f"cannot resume {here}: it was trained with another config or stage ({what}): "
@@ -260,8 +268,11 @@ def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Pr
     if start >= stop:
         notice(f"stage {stage} is at step {start} (stop {stop}): nothing to train", processes)
         return TrainSummary(stage, start, start, 0.0, 0.0, checkpoint_path, {}, model)
-    batches = StepBatches(train_pairs.shards.shard_groups(), optim.batch_size, processes.rank, processes.world_size,
-                          config.run.seed, start, stop)
+    try:
+        batches = StepBatches(train_pairs.shards.shard_groups(), optim.batch_size, processes.rank, processes.world_size,
+                              config.run.seed, start, stop)
+    except ValueError as err:
+        raise TrainingError(str(err)) from None
     loader = DataLoader(train_pairs, batch_sampler=batches, num_workers=config.run.workers, collate_fn=collate)
     log = RunLog(folder, resume_from=start) if processes.is_main else None
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if optim.amp and device.type == "cuda" else torch.autocast("cpu", enabled=False)
@@ -273,25 +284,29 @@ def _train(request: TrainRequest, config: TrainConfig, processes: distributed.Pr
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         finite = all(bool(torch.isfinite(batch[k]).all()) for k in ("onset", "apex", "flow_facial", "flow_head"))
         if not distributed.all_agree(finite, processes):
-            raise TrainingError(f"NaN or Inf in the batch of step {step + 1} (one of {where[:4]}): run `meflow dataset verify`; "
-                                f"last good checkpoint {checkpoint_path} (step {last_good})")
+            raise TrainingError(f"NaN or Inf in the batch of step {step + 1} (on some process; here one of {where[:4]}): "
+                                f"run `meflow dataset verify`; last good checkpoint {checkpoint_path} (step {last_good})")
         with autocast:
             output = wrapped(batch["onset"], batch["apex"], with_head=with_head)
         terms = loss_function(output, targets_of(batch), config.loss)
         loss = terms["total"]
         if not distributed.all_agree(bool(torch.isfinite(loss)), processes):
-            raise TrainingError(f"the loss became {loss.item()} at step {step + 1}: stopped; last good checkpoint {checkpoint_path} "
-                                f"(step {last_good}); lower optim.lr or check the data, then --resume")
+            raise TrainingError(f"the loss became non-finite at step {step + 1} (on some process): stopped; last good checkpoint {checkpoint_path} "
+                                f"(step {last_good}); lower optim.lr (a resume may change it) or check the data, then --resume")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, optim.clip_grad)
+        norm = torch.nn.utils.clip_grad_norm_(trainable, optim.clip_grad)
+        if not distributed.all_agree(bool(torch.isfinite(norm)), processes):  # never step into NaN weights
+            raise TrainingError(f"the gradients became non-finite at step {step + 1} (on some process): stopped; last good checkpoint "
+                                f"{checkpoint_path} (step {last_good}); lower optim.lr, then --resume")
+        rate_used = schedule.get_last_lr()[0]
         optimizer.step()
         schedule.step()
         step += 1
         pairs_seen += len(where) * processes.world_size
         rate = pairs_seen / max(time.monotonic() - began, 1e-9)
         if log is not None and (step % config.run.log_every == 0 or step == stop):
-            log.log(step, "train", {"loss": loss.item(), "lr": schedule.get_last_lr()[0], "pairs_per_s": rate}
+            log.log(step, "train", {"loss": loss.item(), "lr": rate_used, "pairs_per_s": rate}
                     | {k: float(v.detach()) for k, v in terms.items() if k != "total"})
         bar.update(step, f"loss {loss.item():.4f} {rate:.1f} pairs/s", force=step % config.run.log_every == 0)
         out_of_time = optim.time_limit_min > 0 and time.monotonic() - began > 60 * optim.time_limit_min

@@ -66,13 +66,14 @@ def flow_command(
     from facial.ibug68 import check_landmarks
     from facial.nose_tip import nose_tip_flow
     from training.checkpoint import CheckpointError
+    from training.config import ConfigError
     from training.flow_files import read_rgb, write_flow_outputs
     from training.flow_method import FlowPrediction
     from training.inference import load_method
 
     try:
         method = load_method(ckpt, device)
-    except CheckpointError as err:
+    except (CheckpointError, ConfigError, RuntimeError) as err:  # RuntimeError: an optional group or weights folder missing
         fail(str(err))
     for name, onset_path, apex_path, own_landmarks in _pairs(onset, apex):
         try:
