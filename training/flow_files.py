@@ -16,11 +16,11 @@ FLOW_NAMES = ("flow_facial", "flow_head", "flow_expression")
 OVERVIEW = "overview.png"
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """An image file -> (H, W, 3) uint8 RGB; ValueError naming the file when it cannot be read."""
+def read_rgb(path: Path, hint: str = "is it a PNG or JPEG?") -> np.ndarray:
+    """An image file -> (H, W, 3) uint8 RGB; ValueError naming the file (and `hint`) when it cannot be read."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError(f"cannot read the image {path}: is it a PNG or JPEG?")
+        raise ValueError(f"cannot read the image {path}: {hint}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

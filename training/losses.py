@@ -49,19 +49,22 @@ def mixture_of_laplace_nll(flow: torch.Tensor, mixture: torch.Tensor, target: to
     return (nll * weights).sum() / weights.sum().clamp_min(1.0)
 
 
+def mean_over_images(per_image: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(B,) per-image figures, NaN for an image with nothing to count -> scalar mean over the rest
+    (a zero that keeps the graph of `like` when none is left)."""
+    present = ~torch.isnan(per_image)
+    return per_image[present].mean() if bool(present.any()) else like.sum() * 0.0
+
+
 def epe(flow: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """flow, target (B, 2, H, W), valid (B, H, W) -> scalar: per-image mean EPE over valid pixels,
     then the mean over images that have any (0 when none has)."""
-    per_image = masked_epe(flow, target, valid)
-    present = ~torch.isnan(per_image)
-    return per_image[present].mean() if bool(present.any()) else flow.sum() * 0.0
+    return mean_over_images(masked_epe(flow, target, valid), flow)
 
 
 def sequence_l1(flow: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """RAFT's training term: mean absolute flow error over valid pixels -> scalar."""
-    per_image = masked_mean((flow - target).abs().sum(1), valid)
-    present = ~torch.isnan(per_image)
-    return per_image[present].mean() if bool(present.any()) else flow.sum() * 0.0
+    return mean_over_images(masked_mean((flow - target).abs().sum(1), valid), flow)
 
 
 def iteration_weights(count: int, gamma: float) -> list[float]:

@@ -59,12 +59,9 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def _read_frame(path: str) -> np.ndarray:
-    import cv2  # the train group's; imported here so that is_mellm_folder needs none
+    from .flow_files import read_rgb  # OpenCV, the train group's: imported here so that is_mellm_folder needs none
 
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"{path}: missing or not an image: {EXPORT_HINT}")
-    return np.ascontiguousarray(bgr[..., ::-1])
+    return read_rgb(Path(path), f"missing or not an image: {EXPORT_HINT}")
 
 
 def _read_flow(path: str, size: tuple[int, int]) -> np.ndarray:

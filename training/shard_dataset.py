@@ -31,6 +31,12 @@ def to_tensors(sample: dict) -> dict:
     return out
 
 
+def to_arrays(sample: dict) -> dict:
+    """The inverse of to_tensors: numpy arrays, images and flows channels-last again."""
+    return {name: value if isinstance(value, str) else np.moveaxis(value.numpy(), 0, -1) if name in CHANNELS_LAST else value.numpy()
+            for name, value in sample.items()}
+
+
 class ShardDataset(Dataset):
     """Samples of the chosen shards and split. Item n -> dict of tensors (see to_tensors).
 

@@ -17,21 +17,9 @@ from facial.regions import roi_union
 
 from .augment import augment
 from .config import AugmentConfig
-from .shard_dataset import TRAINING_FIELDS, ShardDataset, epoch_assignment
+from .shard_dataset import TRAINING_FIELDS, ShardDataset, epoch_assignment, to_arrays
 
 NEEDED_FIELDS = TRAINING_FIELDS
-
-
-def to_numpy(sample: dict) -> dict:
-    """A ShardDataset item (tensors, channels first) -> numpy arrays with channels last."""
-    out = {}
-    for name, value in sample.items():
-        if isinstance(value, torch.Tensor):
-            array = value.numpy()
-            out[name] = np.moveaxis(array, 0, -1) if array.ndim == 3 else array
-        else:
-            out[name] = value
-    return out
 
 
 def to_training_tensors(sample: dict, where: str) -> dict:
@@ -63,7 +51,7 @@ class TrainingPairs(Dataset):
     def __getitem__(self, item) -> dict:
         epoch, index = item if isinstance(item, tuple) else (None, item)
         s, i = self.shards.entries[index]
-        sample = to_numpy(self.shards[index])
+        sample = to_arrays(self.shards[index])
         if epoch is not None and self.augment_config is not None:
             rng = np.random.default_rng(np.random.SeedSequence([self.seed, epoch, index]))
             sample = augment(sample, self.augment_config, self.crop, rng)

@@ -21,7 +21,7 @@ from facial.regions import roi_union
 from training.flow_method import FlowMethod, FlowPrediction
 from training.flow_metrics import accuracy_within, masked_epe
 from training.mellm_folder import MellmFolder, is_mellm_folder
-from training.shard_dataset import CHANNELS_LAST, ShardDataset
+from training.shard_dataset import ShardDataset, to_arrays
 
 FIGURES = ("epe_facial", "epe_head", "epe_expr", "roi_epe_facial", "roi_epe_expr", "px1_facial")
 SAMPLE_KEYS = ("onset", "apex", "flow_facial", "flow_head", "mask", "landmarks_onset")
@@ -232,9 +232,7 @@ class _ShardSamples(Sequence):
     def __getitem__(self, n: int) -> dict:
         if not 0 <= n < len(self):
             raise IndexError(f"sample {n} of {len(self)}")
-        sample = self.dataset[n]
-        return {k: v if isinstance(v, str) else np.moveaxis(v.numpy(), 0, -1) if k in CHANNELS_LAST else v.numpy()
-                for k, v in sample.items()}
+        return to_arrays(self.dataset[n])
 
 
 class _Prefix(Sequence):
