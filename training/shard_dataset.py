@@ -81,6 +81,11 @@ class ShardDataset(Dataset):
         s, i = self.entries[n]
         return to_tensors(self._reader(s).read(i, self.fields))
 
+    def image_size(self, shard: int) -> tuple[int, int]:
+        """(H, W) of the images of one shard."""
+        shape = self._reader(shard).arrays["onset"].shape
+        return int(shape[1]), int(shape[2])
+
     def shard_groups(self) -> dict[int, list[int]]:
         """Dataset indices grouped by shard."""
         groups: dict[int, list[int]] = {}

@@ -82,8 +82,7 @@ def image_size(pairs: TrainingPairs) -> tuple[int, int]:
     """(H, W) shared by every shard; TrainingError when shards differ or images are too small."""
     sizes = {}
     for s in sorted(pairs.shards.shard_groups()):
-        shape = pairs.shards._reader(s).arrays["onset"].shape
-        sizes.setdefault((int(shape[1]), int(shape[2])), []).append(s)
+        sizes.setdefault(pairs.shards.image_size(s), []).append(s)
     if len(sizes) > 1:
         listing = "; ".join(f"{h}x{w} in shards {v[:3]}" for (h, w), v in sizes.items())
         raise TrainingError(f"images of different sizes in one dataset ({listing}): train on shards of one recipe")

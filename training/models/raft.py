@@ -7,11 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ModelConfig
+from ..config import SIZE_MULTIPLE, ModelConfig
 from .meflownet import FlowOutput
 from .torchvision_compat import ensure_torchvision
 
-RAFT_SIDE_MULTIPLE = 8
 RAFT_MIN_SIDE = 128  # its correlation pyramid needs 16 x 16 features at 1/8 resolution
 
 
@@ -37,7 +36,7 @@ class RaftSmall(nn.Module):
 
     def forward(self, onset: torch.Tensor, apex: torch.Tensor, with_head: bool = False) -> FlowOutput:
         height, width = onset.shape[-2:]
-        pad_h, pad_w = (max(RAFT_MIN_SIDE, -(-side // RAFT_SIDE_MULTIPLE) * RAFT_SIDE_MULTIPLE) - side for side in (height, width))
+        pad_h, pad_w = (max(RAFT_MIN_SIDE, -(-side // SIZE_MULTIPLE) * SIZE_MULTIPLE) - side for side in (height, width))
         pairs = [F.pad(image * 2 - 1, (0, pad_w, 0, pad_h), mode="replicate") for image in (onset, apex)]  # RAFT wants [-1, 1]
         flows = [flow[..., :height, :width] for flow in self.net(*pairs, num_flow_updates=self.config.raft_iterations)]
         return FlowOutput(list(flows))
