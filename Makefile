@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 # Every install group (pyproject.toml), at the versions of constraints.txt.
-GROUPS := train,raft,dav2,render,fit,cluster,dev,mediapipe
+GROUPS := train,raft,dav2,instruct,render,fit,cluster,dev,mediapipe
 OUT ?= build/dataset
 RECIPE ?= smoke
 SHARDS ?= 2
@@ -73,6 +73,7 @@ bench: setup
 	$(BIN)/python bench/render_memory.py
 	$(BIN)/python bench/fit_throughput.py
 	$(BIN)/python bench/train_eval.py   # builds the CPU training data first (~40 min), then ~45 min
+	$(BIN)/python bench/instruct_emotions.py   # builds 200 labelled pairs first (~6 min), then ~30 s
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

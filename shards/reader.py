@@ -9,7 +9,7 @@ import zarr
 
 from .fast_read import FastArray
 from .flows import DERIVED_FIELDS, derive
-from .schema import FIELD_BY_NAME, FIELDS
+from .schema import FIELD_BY_NAME, FIELD_DEFAULTS, SCHEMA_VERSION, fields_of
 
 
 class ShardReader:
@@ -19,19 +19,21 @@ class ShardReader:
         self.path = Path(path)
         self.group = zarr.open_group(str(self.path), mode="r")
         self.attrs = dict(self.group.attrs)
+        self.schema_version = int(self.attrs.get("schema_version", SCHEMA_VERSION))
+        self.fields = fields_of(self.schema_version)
 
     def __len__(self) -> int:
         return int(self.attrs["count"])
 
     @cached_property
     def arrays(self) -> dict:
-        return {f.name: self.group[f.name] for f in FIELDS}
+        return {f.name: self.group[f.name] for f in self.fields}
 
     @cached_property
     def fast(self) -> dict:
         """Direct readers for numeric arrays in MEFlow's own layout (see fast_read)."""
         out = {}
-        for f in FIELDS:
+        for f in self.fields:
             if f.dtype != "str":
                 reader = FastArray.open(self.path / f.name)
                 if reader is not None:
@@ -53,6 +55,8 @@ class ShardReader:
         return {name: values[name] if name in values else derive(name, values) for name in wanted}
 
     def _read_stored(self, i: int, name: str, use_zarr: bool):
+        if name not in self.arrays:  # added to the schema after this shard's version
+            return FIELD_DEFAULTS[name]
         if not use_zarr and name in self.fast:
             return self.fast[name].read(i)
         value = self.arrays[name][i]
@@ -60,6 +64,8 @@ class ShardReader:
 
     def column(self, name: str) -> np.ndarray:
         """A whole per-sample field for the shard's samples (for small fields: ids, scales)."""
+        if name not in self.arrays:
+            return np.array([FIELD_DEFAULTS[name]] * len(self), dtype=object)
         return np.asarray(self.arrays[name][: len(self)])
 
     @property

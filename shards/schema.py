@@ -11,9 +11,10 @@ from facial.ibug68 import N_POINTS
 
 # Version of the shard arrays and dataset.json. 1: a random face's source id named its recipe
 # (random:<recipe>:<seed>:<k>) and dataset.json held no split rule. 2: random:<seed>:<k>, and the
-# split rule recorded. Both read alike; a build never adds to a dataset of another version.
-SCHEMA_VERSION = 2
-READABLE_SCHEMA_VERSIONS = (1, 2)
+# split rule recorded. 3: a `labels` field (emotion and action units). All read alike (a version
+# without a field reads its FIELD_DEFAULTS); a build never adds to a dataset of another version.
+SCHEMA_VERSION = 3
+READABLE_SCHEMA_VERSIONS = (1, 2, 3)
 BLOCK = 16  # samples per Zarr shard block: the write buffer, and the unit of one storage object
 N_STATES = len(STATES)
 
@@ -50,16 +51,28 @@ FIELDS: tuple[Field, ...] = (
     Field("sample_index", "int64", (), "index k of the sample in its recipe"),
     Field("source_id", "str", (), "identity of the source (photo, parameter file, or random draw)"),
     Field("scene", "str", (), "render choices as JSON: lights, background, glasses, skin, Cycles seed"),
+    Field("labels", "str", (), "what moved from onset to apex as JSON: emotion, action_units (see docs/shard_format.md)"),
     Field("sha256", "str", (), "checksum of this sample's other fields"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
-CHECKSUMMED = tuple(f.name for f in FIELDS if f.name != "sha256")
+FIELD_SINCE = {"labels": 3}  # fields added after version 1: the schema version that added them
+FIELD_DEFAULTS = {"labels": "{}"}  # what a shard of an earlier version reads for them
 
 
-def sample_checksum(sample: dict) -> str:
-    """sha256 over the checksummed fields in schema order (values as stored)."""
+def fields_of(version: int) -> tuple[Field, ...]:
+    """The fields a shard of schema `version` stores."""
+    return tuple(f for f in FIELDS if FIELD_SINCE.get(f.name, 1) <= version)
+
+
+def checksummed(version: int = SCHEMA_VERSION) -> tuple[str, ...]:
+    """The fields a sample's checksum covers in a shard of schema `version`, in schema order."""
+    return tuple(f.name for f in fields_of(version) if f.name != "sha256")
+
+
+def sample_checksum(sample: dict, version: int = SCHEMA_VERSION) -> str:
+    """sha256 over the checksummed fields of `version` in schema order (values as stored)."""
     digest = hashlib.sha256()
-    for name in CHECKSUMMED:
+    for name in checksummed(version):
         value = sample[name]
         if FIELD_BY_NAME[name].dtype == "str":
             digest.update(str(value).encode())

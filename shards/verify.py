@@ -5,7 +5,7 @@ import numpy as np
 
 from .layout import DatasetDir, DatasetError
 from .reader import ShardReader
-from .schema import FIELDS, sample_checksum
+from .schema import fields_of, sample_checksum
 
 
 def verify_shard(reader: ShardReader, shard: int, samples_per_shard: int, schema_version: int) -> list[str]:
@@ -14,7 +14,7 @@ def verify_shard(reader: ShardReader, shard: int, samples_per_shard: int, schema
     attrs = reader.attrs
     if attrs.get("schema_version") != schema_version:
         return [f"schema {attrs.get('schema_version')} in a dataset of schema {schema_version}"]
-    missing = [f.name for f in FIELDS if f.name not in reader.group]
+    missing = [f.name for f in fields_of(schema_version) if f.name not in reader.group]
     if missing:
         return [f"missing arrays {missing}"]
     n = len(reader)
@@ -30,7 +30,7 @@ def verify_shard(reader: ShardReader, shard: int, samples_per_shard: int, schema
         for name in ("flow_facial", "flow_head", "landmarks_onset", "landmarks_apex", "scales"):
             if not np.all(np.isfinite(sample[name])):
                 problems.append(f"sample {i}: {name} holds NaN or infinite values")
-        if sample_checksum(sample) != sample["sha256"]:
+        if sample_checksum(sample, schema_version) != sample["sha256"]:
             problems.append(f"sample {i} (index {int(sample['sample_index'])}): checksum mismatch")
     return problems
 

@@ -73,3 +73,36 @@ def smoke_dataset(tmp_path_factory, meflow_cache) -> Path:
     subprocess.run([sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards", "3", "--samples", "8"],
                    check=True, capture_output=True, text=True)
     return out
+
+
+FRONTAL_IMAGE = 512  # the side of the image `frontal_landmarks` are placed in
+
+
+@pytest.fixture(scope="session")
+def frontal_landmarks(standin_model):
+    """The stand-in's neutral landmarks seen from the front, (68, 2) pixels of a 512 image."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        points = standin_model().landmarks[0].double().numpy()
+    return np.stack([2000.0 * points[:, 0], -2000.0 * points[:, 1]], -1) + (FRONTAL_IMAGE - 1) / 2
+
+
+@pytest.fixture(scope="session")
+def emotions_dataset(tmp_path_factory, meflow_cache) -> Path:
+    """meflow-emotions at 128 x 128: 3 shards of 8 labelled pairs, rendered once per session."""
+    import subprocess
+    import sys
+
+    from pipeline.resources import recipe_dir
+
+    root = tmp_path_factory.mktemp("emotions")
+    text = (recipe_dir() / "meflow-emotions.toml").read_text()
+    recipe = root / "emotions-test.toml"
+    recipe.write_text(text.replace("width = 224", "width = 128").replace("height = 224", "height = 128")
+                      .replace('name = "meflow-emotions"', 'name = "emotions-test"'))
+    out = root / "shards"
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--recipe", str(recipe),
+                    "--shards", "3", "--samples", "8"], check=True, capture_output=True, text=True)
+    return out

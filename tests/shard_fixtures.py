@@ -28,7 +28,7 @@ def synthetic_sample(k: int, identity: int) -> dict:
         "jaw": np.zeros((3, 3), np.float32), "pose": np.zeros((3, 3), np.float32),
         "eyelids": np.zeros((3, 2), np.float32), "scales": np.array([0.1, 0.2, 0.15, 0.21], np.float32),
         "camera": np.eye(4), "intrinsics": np.array([40.0, 7.5, 7.5]), "sample_index": np.int64(k),
-        "source_id": f"photo-{identity:04d}", "scene": json.dumps({"k": k}),
+        "source_id": f"photo-{identity:04d}", "scene": json.dumps({"k": k}), "labels": "{}",
     }
 
 

@@ -14,6 +14,7 @@ from facial.ibug68 import GROUPS, NOSE_TIP
 from facial.nose_tip import nose_tip_half_window
 from facial.regions import roi_union
 from facial.wflw98 import wflw98_from_ibug68
+from shards.flows import FlowPrediction
 from training.evaluation.baselines import BASELINES, make_baselines
 from training.evaluation.contact_sheet import sheet_scale, write_contact_sheet
 from training.evaluation.evaluate import (
@@ -25,7 +26,6 @@ from training.evaluation.evaluate import (
     format_table,
     open_eval_samples,
 )
-from training.flow_method import FlowPrediction
 
 FACE_PX = 96
 WARP_AMPLITUDE_PX = 1.5  # a few-pixel motion, as the larger micro-expressions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import torch
+from conftest import FRONTAL_IMAGE
 
 from facial.directions import DIRECTION_LABELS, direction_index, direction_label, flow_angle_deg
 from facial.flame_layout import FACE_PARAMS, N_EXPRESSION, SCALE_NAMES, STATES
@@ -23,15 +23,7 @@ from facial.ibug68 import (
 from facial.nose_tip import nose_tip_flow, nose_tip_half_window, subtract_nose_tip
 from facial.regions import COARSE_MARGIN_PX, COARSE_REGIONS, coarse_region_masks, convex_hull, fill_convex
 
-IMAGE = 512
-
-
-@pytest.fixture(scope="module")
-def frontal_landmarks(standin_model) -> np.ndarray:
-    """The stand-in's neutral landmarks seen from the front, (68, 2) pixels of a 512 image."""
-    with torch.no_grad():
-        points = standin_model().landmarks[0].double().numpy()
-    return np.stack([2000.0 * points[:, 0], -2000.0 * points[:, 1]], -1) + (IMAGE - 1) / 2
+IMAGE = FRONTAL_IMAGE
 
 
 def test_groups_cover_the_68_points_once():
@@ -75,6 +67,9 @@ def test_direction_sectors_are_centred_on_the_labels():
     angles = np.array([22.4, 22.6, 337.4, 337.6, 359.9, 67.6, -10.0, 720.0])
     labels = [DIRECTION_LABELS[i] for i in direction_index(angles)]
     assert labels == ["right", "up-right", "down-right", "right", "right", "up", "right", "right"]
+    # Halfway between two labels, the earlier one in DIRECTION_LABELS wins (MELLM's nearest-octant search).
+    ties = [DIRECTION_LABELS[i] for i in direction_index(np.array([22.5, 67.5, 157.5, 337.5]))]
+    assert ties == ["right", "up-right", "up-left", "right"]
 
 
 def test_nose_tip_compensation_removes_a_head_shift(frontal_landmarks):

@@ -9,8 +9,7 @@ import numpy as np
 
 from shards.flo import write_flo
 from shards.flow_pictures import flow_to_rgb, wheel_legend
-
-from .flow_method import FlowPrediction
+from shards.flows import FlowPrediction
 
 FLOW_NAMES = ("flow_facial", "flow_head", "flow_expression")
 OVERVIEW = "overview.png"

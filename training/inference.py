@@ -10,9 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from shards.flows import FlowPrediction
+
 from .checkpoint import config_of, load_checkpoint
 from .config import SIZE_MULTIPLE, TrainConfig
-from .flow_method import FlowPrediction
 from .models.factory import build_model
 
 

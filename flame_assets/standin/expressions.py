@@ -12,14 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facial.action_units import JAW_RADIANS_PER_UNIT, N_ONE_SIDED, STANDIN_ACTIONS, standin_direction_names
+
 from ..assets import N_EXPRESSION_TOTAL
 from .regions import Regions
 from .spec import SEED, gaussian2d, smoothstep
 
 MM = 0.001
-JAW_DROP_RADIANS = 0.06  # jaw rotation of one unit of "jaw_drop"
-N_BILATERAL = 18
-N_ONE_SIDED_SOURCES = 16  # actions 0..15 also exist as left-only and right-only directions
+JAW_DROP_RADIANS = JAW_RADIANS_PER_UNIT  # jaw rotation of one unit of "jaw_drop"
+N_BILATERAL = len(STANDIN_ACTIONS)
+N_ONE_SIDED_SOURCES = N_ONE_SIDED  # actions 0..15 also exist as left-only and right-only directions
 MIXTURE_SCALE = 0.25
 
 Weight = Callable[[Regions, str], np.ndarray]  # (regions, "left" | "right") -> (P,)
@@ -74,31 +76,29 @@ class Action:
     terms: tuple[Term, ...]
 
 
-ACTIONS: tuple[Action, ...] = (
-    Action("brow_inner_raise", "AU1", "inner brows up", (Term(gauss(0.015, 0.028, 0.010, 0.011), (0, 3.0, 0.3)),)),
-    Action("brow_outer_raise", "AU2", "outer brows up", (Term(gauss(0.045, 0.026, 0.012, 0.010), (0, 3.0, 0)),)),
-    Action("brow_lower", "AU4", "brows down and together", (
-        Term(gauss(0.024, 0.027, 0.014, 0.010), (-1.5, -2.5, 0.5)), Term(gauss(0, 0.018, 0.008, 0.008), (0, -1.0, 0.8)))),
-    Action("upper_lid_raise", "AU5", "upper lids up, eyes wider", (Term(upper_lid, (0, 1.2, -0.3)),)),
-    Action("cheek_raise", "AU6", "cheeks up, lower lids pushed up", (
-        Term(gauss(0.040, -0.018, 0.015, 0.013), (0, 2.5, 1.0)), Term(lower_lid, (0, 1.0, 0)))),
-    Action("lid_tighten", "AU7", "lids narrow the eye", (Term(lower_lid, (0, 1.5, 0)), Term(upper_lid, (0, -0.8, 0)))),
-    Action("nose_wrinkle", "AU9", "nose sides and wings up", (
-        Term(gauss(0.009, -0.006, 0.007, 0.009), (0, 1.5, 0.5)), Term(gauss(0.0135, -0.035, 0.006, 0.006), (0, 1.5, 0)))),
-    Action("upper_lip_raise", "AU10", "upper lip up", (Term(upper_lip, (0, 2.5, 1.0)),)),
-    Action("lip_corner_pull", "AU12", "lip corners out and up (smile)", (Term(gauss(0.026, -0.061, 0.009, 0.009), (3.0, 2.5, -1.0)),)),
-    Action("dimpler", "AU14", "lip corners tightened inwards", (Term(gauss(0.028, -0.061, 0.007, 0.008), (1.0, 0, -2.0)),)),
-    Action("lip_corner_depress", "AU15", "lip corners down", (Term(gauss(0.026, -0.063, 0.009, 0.009), (0.5, -3.0, 0)),)),
-    Action("lower_lip_depress", "AU16", "lower lip down", (Term(lower_lip, (0, -2.5, 0.5)),)),
-    Action("chin_raise", "AU17", "chin boss and lower lip up", (
-        Term(gauss(0, -0.088, 0.016, 0.012), (0, 2.5, 1.0)), Term(lower_lip, (0, 1.0, 1.0)))),
-    Action("lip_pucker", "AU18", "lips forward and together", (Term(gauss(0.012, -0.061, 0.012, 0.012), (-2.5, 0, 2.5)),)),
-    Action("lip_stretch", "AU20", "lip corners pulled sideways", (Term(gauss(0.026, -0.062, 0.010, 0.010), (3.5, -1.0, -0.5)),)),
-    Action("lip_press", "AU24", "lips pressed together", (Term(upper_lip, (0, -1.2, -0.8)), Term(lower_lip, (0, 1.2, -0.8)))),
-    Action("lips_part", "AU25", "lips apart, jaw still", (
-        Term(lip_middle(upper_lip), (0, 1.5, 0)), Term(lip_middle(lower_lip), (0, -1.5, 0)))),
-    Action("jaw_drop", "AU26", "jaw rotates open", ()),  # a rotation, see _jaw_drop
-)
+# The displacement of one unit of each named action (facial.action_units.STANDIN_ACTIONS names
+# them, gives their AU and their order).
+_TERMS: dict[str, tuple[Term, ...]] = {
+    "brow_inner_raise": (Term(gauss(0.015, 0.028, 0.010, 0.011), (0, 3.0, 0.3)),),
+    "brow_outer_raise": (Term(gauss(0.045, 0.026, 0.012, 0.010), (0, 3.0, 0)),),
+    "brow_lower": (Term(gauss(0.024, 0.027, 0.014, 0.010), (-1.5, -2.5, 0.5)), Term(gauss(0, 0.018, 0.008, 0.008), (0, -1.0, 0.8))),
+    "upper_lid_raise": (Term(upper_lid, (0, 1.2, -0.3)),),
+    "cheek_raise": (Term(gauss(0.040, -0.018, 0.015, 0.013), (0, 2.5, 1.0)), Term(lower_lid, (0, 1.0, 0))),
+    "lid_tighten": (Term(lower_lid, (0, 1.5, 0)), Term(upper_lid, (0, -0.8, 0))),
+    "nose_wrinkle": (Term(gauss(0.009, -0.006, 0.007, 0.009), (0, 1.5, 0.5)), Term(gauss(0.0135, -0.035, 0.006, 0.006), (0, 1.5, 0))),
+    "upper_lip_raise": (Term(upper_lip, (0, 2.5, 1.0)),),
+    "lip_corner_pull": (Term(gauss(0.026, -0.061, 0.009, 0.009), (3.0, 2.5, -1.0)),),
+    "dimpler": (Term(gauss(0.028, -0.061, 0.007, 0.008), (1.0, 0, -2.0)),),
+    "lip_corner_depress": (Term(gauss(0.026, -0.063, 0.009, 0.009), (0.5, -3.0, 0)),),
+    "lower_lip_depress": (Term(lower_lip, (0, -2.5, 0.5)),),
+    "chin_raise": (Term(gauss(0, -0.088, 0.016, 0.012), (0, 2.5, 1.0)), Term(lower_lip, (0, 1.0, 1.0))),
+    "lip_pucker": (Term(gauss(0.012, -0.061, 0.012, 0.012), (-2.5, 0, 2.5)),),
+    "lip_stretch": (Term(gauss(0.026, -0.062, 0.010, 0.010), (3.5, -1.0, -0.5)),),
+    "lip_press": (Term(upper_lip, (0, -1.2, -0.8)), Term(lower_lip, (0, 1.2, -0.8))),
+    "lips_part": (Term(lip_middle(upper_lip), (0, 1.5, 0)), Term(lip_middle(lower_lip), (0, -1.5, 0))),
+    "jaw_drop": (),  # a rotation, see _jaw_drop
+}
+ACTIONS: tuple[Action, ...] = tuple(Action(a.name, f"AU{a.au}", a.description, _TERMS[a.name]) for a in STANDIN_ACTIONS)
 assert len(ACTIONS) == N_BILATERAL
 
 
@@ -122,9 +122,7 @@ def _jaw_drop(r: Regions, jaw_center: np.ndarray) -> np.ndarray:
 
 
 def expression_names() -> list[str]:
-    names = [a.name for a in ACTIONS]
-    for a in ACTIONS[:N_ONE_SIDED_SOURCES]:
-        names += [f"left_{a.name}", f"right_{a.name}"]
+    names = list(standin_direction_names())
     names += [f"mixture_{k:02d}" for k in range(N_EXPRESSION_TOTAL - len(names))]
     return names
 

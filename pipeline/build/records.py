@@ -28,4 +28,5 @@ def sample_record(result: SampleResult) -> dict:
         "sample_index": np.int64(inputs.index),
         "source_id": inputs.source_id,
         "scene": json.dumps(scene.to_json()),
+        "labels": json.dumps(inputs.labels),
     }

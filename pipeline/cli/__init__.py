@@ -13,6 +13,7 @@ from .assets import app as assets_app
 from .dataset import app as dataset_app
 from .evaluate import evaluate_command
 from .fit import fit
+from .instruct import app as instruct_app
 from .render import app as render_app
 from .train import flow_command, train_command
 
@@ -21,6 +22,7 @@ app = typer.Typer(help="MEFlow: synthetic micro-expression flow data and the mod
 app.add_typer(assets_app, name="assets")
 app.add_typer(render_app, name="render")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(instruct_app, name="instruct")
 app.command(help="Fit FLAME (parameters, camera, UV texture) to photos: an image, a folder, an AffectNet CSV or encoder outputs.")(fit)
 app.command(name="train", help="Train MEFlowNet (stage 1 or 2) or the RAFT baseline on shards; DDP under torchrun.")(train_command)
 app.command(name="flow", help="Facial, head and expression flow of image pairs from a checkpoint: .flo files and colour wheels.")(flow_command)

@@ -15,6 +15,7 @@ EXTRA_MODULES = {
     "train": ("torch", "matplotlib", "cv2"),
     "raft": ("torchvision",),
     "dav2": ("transformers",),
+    "instruct": ("matplotlib", "PIL"),
 }
 
 

@@ -65,10 +65,10 @@ def flow_command(
 
     from facial.ibug68 import check_landmarks
     from facial.nose_tip import nose_tip_flow
+    from shards.flows import FlowPrediction
     from training.checkpoint import CheckpointError
     from training.config import ConfigError
     from training.flow_files import read_rgb, write_flow_outputs
-    from training.flow_method import FlowPrediction
     from training.inference import load_method
 
     try:

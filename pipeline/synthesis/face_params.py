@@ -5,9 +5,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from facial.action_units import JAW_AU, JAW_RADIANS_PER_UNIT, standin_direction_index, standin_direction_names
 from facial.flame_layout import N_EXPRESSION, N_SHAPE, STATES
 
-from .recipe import Source
+from .recipe import OTHERS, Emotions, Source
 from .schedule import Scales
 
 EYELID_ASYMMETRY = 0.1  # the two lids close by nearly, not exactly, the same amount
@@ -50,6 +51,48 @@ def random_face(source: Source, n_shape: int, expression_names: tuple[str, ...] 
     eyelids = np.clip(lid + rng.uniform(-EYELID_ASYMMETRY, EYELID_ASYMMETRY, 2) * lid, 0.0, 1.0)
     pose = np.deg2rad(rng.normal(0.0, source.head_pose_std_deg))
     return FaceParams(shape=shape, expression=expression, jaw=jaw, pose=pose, eyelids=eyelids)
+
+
+MAX_OTHERS_DRAWS = 100  # an "others" draw that equals a prototype is drawn again, at most this often
+
+
+def emotion_face(source: Source, n_shape: int, expression_names: tuple[str, ...] | None,
+                 rng: np.random.Generator) -> tuple[FaceParams, str]:
+    """An identity from the shape prior, an emotion drawn by the recipe's weights, and a full
+    expression made of its prototype's action units (each `action_strength` units; AU26 opens
+    the jaw), no eyelid closure, and a random head pose -> (face, emotion name). Needs the
+    stand-in's named actions: FLAME's PCA expressions have no action units."""
+    named = standin_direction_names()
+    if not expression_names or tuple(expression_names[:len(named)]) != named:
+        raise ValueError("an 'emotions' recipe needs the stand-in head's named actions; FLAME's PCA expressions carry "
+                         "no action units: build it with the stand-in (unset the FLAME files) or use expression = 'actions'")
+    emotions: Emotions = source.emotions
+    shape = np.zeros(N_SHAPE)
+    shape[:n_shape] = rng.normal(0.0, source.shape_std, n_shape)
+    weights = np.array([p.weight for p in emotions.prototypes])
+    prototype = emotions.prototypes[int(rng.choice(len(weights), p=weights / weights.sum()))]
+    units = prototype.action_units if prototype.name != OTHERS else _others(emotions, rng)
+    expression, jaw = np.zeros(N_EXPRESSION), np.zeros(3)
+    for unit, strength in zip(units, rng.uniform(*source.action_strength, size=len(units))):
+        if unit.number == JAW_AU:
+            jaw[0] = strength * JAW_RADIANS_PER_UNIT
+        else:
+            expression[standin_direction_index(unit.number, unit.side)] += strength
+    pose = np.deg2rad(rng.normal(0.0, source.head_pose_std_deg))
+    face = FaceParams(shape=shape, expression=expression, jaw=jaw, pose=pose, eyelids=np.zeros(2))
+    return face, prototype.name
+
+
+def _others(emotions: Emotions, rng: np.random.Generator) -> tuple:
+    """Actions from the pool whose set of AUs is no prototype's."""
+    prototypes = {frozenset(u.number for u in p.action_units) for p in emotions.prototypes if p.name != OTHERS}
+    for _ in range(MAX_OTHERS_DRAWS):
+        count = int(rng.integers(emotions.others_count[0], emotions.others_count[1] + 1))
+        picks = rng.choice(len(emotions.others_pool), size=min(count, len(emotions.others_pool)), replace=False)
+        units = tuple(emotions.others_pool[i] for i in sorted(picks))
+        if frozenset(u.number for u in units) not in prototypes:
+            return units
+    raise ValueError("[emotions] others_pool only draws prototype combinations: widen the pool")
 
 
 def scale_state(face: FaceParams, s_expression: float, s_pose: float) -> FaceParams:

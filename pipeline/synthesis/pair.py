@@ -17,8 +17,9 @@ from render.glasses import glasses_local, place_glasses, rigid_move
 from render.scene_spec import SceneSpec
 from shards.flows import expression_flow
 
-from .face_params import FaceParams, random_face, three_states
+from .face_params import FaceParams, emotion_face, random_face, three_states
 from .fitted_source import FitLibrary
+from .labels import sample_labels
 from .meshes import StateGeometry, evaluate_states, eye_regions
 from .recipe import Recipe
 from .scene_sampling import sample_scene
@@ -40,6 +41,7 @@ class SampleInputs:
     geometry: dict[str, StateGeometry]
     scene: SceneSpec
     source_id: str = ""
+    labels: dict = field(default_factory=dict)  # emotion, action_units (see .labels)
 
 
 @dataclass
@@ -77,15 +79,20 @@ def plan_sample(recipe: Recipe, k: int, model: FaceModel, background_images: lis
             raise ValueError("a recipe with [source] kind = 'fitted' needs its FitLibrary")
         fitted = fits.face(k)
         face, texture, source = fitted.face, fitted.texture, fitted.source_id
+        emotion = ""
+    elif recipe.source.expression == "emotions":
+        face, emotion = emotion_face(recipe.source, model.n_shape, model.assets.expression_names, rngs["source"])
+        texture, source = "", random_source_id(recipe.seed, k)
     else:
         face = random_face(recipe.source, model.n_shape, model.assets.expression_names, rngs["source"])
-        texture, source = "", random_source_id(recipe.seed, k)
+        texture, source, emotion = "", random_source_id(recipe.seed, k), ""
     scales = sample_scales(recipe.schedule, rngs["schedule"])
     states = three_states(face, scales)
     geometry = evaluate_states(model, states)
     scene = sample_scene(recipe.render, rngs["scene"], geometry["onset"], cycles_seed(rngs["cycles"]), background_images,
                          texture=texture)
-    return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene, source)
+    labels = sample_labels(states, emotion, model.assets.expression_names)
+    return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene, source, labels)
 
 
 def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:

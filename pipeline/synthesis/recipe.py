@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from facial.action_units import JAW_AU, STANDIN_ACTIONS, ActionUnit, parse_au_code
+
 from ..resources import recipe_dir
 from .distributions import PiecewiseUniform, RecipeError, parse_distribution
 
@@ -22,9 +24,31 @@ MAX_RESOLUTION = 8192
 
 
 @dataclass(frozen=True)
+class EmotionPrototype:
+    """One emotion of an `expression = "emotions"` source: the action units of its full expression
+    (empty for "others", which draws `others_count` actions from `others_pool` instead), and its
+    share of the samples (weights are normalised)."""
+
+    name: str
+    action_units: tuple[ActionUnit, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class Emotions:
+    prototypes: tuple[EmotionPrototype, ...]
+    others_pool: tuple[ActionUnit, ...]  # actions an "others" sample draws from
+    others_count: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Source:
     """kind "random": identities and expressions drawn from the priors below; "fitted": the
-    accepted fits in the folder `fits` (written by `meflow fit`), which then ignores the priors."""
+    accepted fits in the folder `fits` (written by `meflow fit`), which then ignores the priors.
+
+    expression "actions": a random full expression of `actions_per_sample` named actions (or PCA
+    coefficients on real FLAME); "emotions": an emotion drawn from `emotions` and its prototype's
+    action units (stand-in only), each at `action_strength` units."""
 
     kind: str
     shape_std: float
@@ -37,16 +61,57 @@ class Source:
     eyelid_max: float
     head_pose_std_deg: tuple[float, float, float]
     fits: str = ""
+    expression: str = "actions"
+    emotions: Emotions | None = None
 
 
 SOURCE_KINDS = ("random", "fitted")
+EXPRESSION_KINDS = ("actions", "emotions")
+OTHERS = "others"  # the emotion label of samples whose actions match no prototype
+# The action units a stand-in can show: its named actions, the jaw and (not in prototypes) nothing else.
+STANDIN_AUS = frozenset(a.au for a in STANDIN_ACTIONS) | {JAW_AU}
 # What a fitted source may leave out (the random priors it does not use).
 RANDOM_PRIOR_DEFAULTS = {"shape_std": 1.0, "actions_per_sample": [1, 3], "action_strength": [1.5, 3.0],
                          "pca_expression_std": 1.5, "pca_expression_components": 20, "jaw_open_max": 0.2,
                          "jaw_open_probability": 0.4, "eyelid_max": 0.5, "head_pose_std_deg": [10.0, 25.0, 6.0]}
 
 
-def _source(src: _Section) -> Source:
+def _action_units(section: _Section, key: str, allow_empty: bool = False) -> tuple[ActionUnit, ...]:
+    codes = section._get(key, [] if allow_empty else None)
+    if not isinstance(codes, list) or (not codes and not allow_empty) or any(not isinstance(c, str) for c in codes):
+        raise section._fail(key, "a list of FACS codes like \"12\", \"L12\", \"R14\"", codes)
+    units = []
+    for code in codes:
+        try:
+            unit = parse_au_code(code)
+        except ValueError as err:
+            raise RecipeError(f"{section.file}: [{section.name}] {key}: {err}") from None
+        if unit.number not in STANDIN_AUS:
+            raise RecipeError(f"{section.file}: [{section.name}] {key}: AU{unit.number} is not one of the stand-in's "
+                              f"actions {sorted(STANDIN_AUS)}")
+        if unit.side and unit.number == JAW_AU:
+            raise RecipeError(f"{section.file}: [{section.name}] {key}: the jaw (AU26) opens on both sides")
+        units.append(unit)
+    return tuple(units)
+
+
+def _emotions(table: _Section) -> Emotions:
+    prototypes = []
+    for name, value in table.data.items():
+        if name in ("others_pool", "others_count"):
+            continue
+        entry = _Section(value, f"{table.name}.{name}", table.file)
+        units = _action_units(entry, "action_units", allow_empty=name == OTHERS)
+        prototypes.append(EmotionPrototype(name, units, entry.number("weight", 0.0, 1e6, default=1.0)))
+    if not prototypes or sum(p.weight for p in prototypes) <= 0:
+        raise RecipeError(f"{table.file}: [emotions] needs at least one emotion with a weight > 0")
+    pool = _action_units(table, "others_pool", allow_empty=True)
+    if any(p.name == OTHERS for p in prototypes) and not pool:
+        raise RecipeError(f"{table.file}: [emotions] has '{OTHERS}' but no others_pool to draw its actions from")
+    return Emotions(tuple(prototypes), pool, table.range("others_count", 1, 8, integer=True) if pool else (1, 1))
+
+
+def _source(src: _Section, emotions: _Section | None) -> Source:
     kind = src.text("kind", SOURCE_KINDS)
     if kind == "fitted":
         src = _Section({**RANDOM_PRIOR_DEFAULTS, **src.data}, src.name, src.file)
@@ -63,7 +128,20 @@ def _source(src: _Section) -> Source:
         pca_expression_components=src.integer("pca_expression_components", 1, 100),
         jaw_open_max=src.number("jaw_open_max", 0.0, 0.8),
         jaw_open_probability=src.number("jaw_open_probability", 0.0, 1.0), eyelid_max=src.number("eyelid_max", 0.0, 1.0),
-        head_pose_std_deg=src.numbers("head_pose_std_deg", 3), fits=fits)
+        head_pose_std_deg=src.numbers("head_pose_std_deg", 3), fits=fits, **_expression(src, kind, emotions))
+
+
+def _expression(src: _Section, kind: str, emotions: _Section | None) -> dict:
+    expression = src.text("expression", EXPRESSION_KINDS, default="actions")
+    if expression == "emotions":
+        if kind != "random":
+            raise RecipeError(f"{src.file}: [source] expression = 'emotions' needs kind = 'random' (fitted faces bring their own)")
+        if emotions is None:
+            raise RecipeError(f"{src.file}: [source] expression = 'emotions' needs an [emotions] table of prototypes")
+        return {"expression": expression, "emotions": _emotions(emotions)}
+    if emotions is not None:
+        raise RecipeError(f"{src.file}: the recipe has an [emotions] table but [source] expression is not 'emotions'")
+    return {"expression": expression}
 
 
 @dataclass(frozen=True)
@@ -240,7 +318,7 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
     return Recipe(
         name=info.text("name"), version=info.integer("version", 1), seed=info.integer("seed", 0),
         description=info.text("description", default=""),
-        source=_source(src),
+        source=_source(src, top.table("emotions") if "emotions" in data else None),
         schedule=Schedule(
             onset_expression=sch.distribution("onset_expression", 0.0, 1.0),
             onset_pose=sch.distribution("onset_pose", 0.0, 1.0),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 import cv2
 import numpy as np
 
-from training.flow_method import FlowMethod, FlowPrediction
+from shards.flows import FlowMethod, FlowPrediction
 
 # Farneback: a 3-level pyramid halving each time reaches 1/4 resolution, plenty for a few pixels;
 # the 15-px averaging window and 5-px polynomial neighbourhood (sigma 1.1, OpenCV's pairing for

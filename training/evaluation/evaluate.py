@@ -18,7 +18,7 @@ import torch
 
 from facial.nose_tip import nose_tip_flow
 from facial.regions import roi_union
-from training.flow_method import FlowMethod, FlowPrediction
+from shards.flows import FlowMethod, FlowPrediction
 from training.flow_metrics import accuracy_within, masked_epe
 from training.mellm_folder import MellmFolder, is_mellm_folder
 from training.shard_dataset import ShardDataset, to_arrays
