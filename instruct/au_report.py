@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facial.action_units import ActionUnit, au_regions
+from facial.action_units import ActionUnit, au_regions, parse_au_code
 from facial.regions import ROI_NAMES
 
 
@@ -23,11 +23,6 @@ class AuReport:
     counts: tuple[int, ...]  # samples with each AU
     top_in_expected: float  # share of samples whose most-moving region is one their AUs act on
     n_samples: int
-
-
-def _unit(code: str) -> ActionUnit:
-    side = code[0] if code[0] in "LR" else ""
-    return ActionUnit(int(code[len(side):]), side)
 
 
 def expected_regions(units: tuple[ActionUnit, ...]) -> np.ndarray:
@@ -50,16 +45,16 @@ def au_report(samples: list[tuple[tuple[ActionUnit, ...], np.ndarray]], min_samp
     magnitudes = np.stack([np.nan_to_num(m, nan=0.0) for _, m in samples])
     normalised = magnitudes / np.maximum(magnitudes.max(1, keepdims=True), 1e-12)
     present = [{u.code for u in units} for units, _ in samples]
-    codes = sorted({c for p in present for c in p}, key=lambda c: (_unit(c).number, c))
-    rows, expected, counts = [], [], []
+    codes = sorted({c for p in present for c in p}, key=lambda c: (parse_au_code(c).number, c))
+    rows, expected, counts, kept = [], [], [], []
     for code in codes:
         has = np.array([code in p for p in present])
         if has.sum() < min_samples or has.all():
             continue
         rows.append(normalised[has].mean(0) - normalised[~has].mean(0))
-        expected.append(expected_regions((_unit(code),)))
+        expected.append(expected_regions((parse_au_code(code),)))
         counts.append(int(has.sum()))
-    kept = tuple(c for c in codes if sum(c in p for p in present) >= min_samples and not all(c in p for p in present))
+        kept.append(code)
     top = np.mean([top_region_in_au_regions(units, m) for units, m in samples])
-    return AuReport(kept, np.array(rows).reshape(-1, len(ROI_NAMES)), np.array(expected, bool).reshape(-1, len(ROI_NAMES)),
+    return AuReport(tuple(kept), np.array(rows).reshape(-1, len(ROI_NAMES)), np.array(expected, bool).reshape(-1, len(ROI_NAMES)),
                     tuple(counts), float(top), len(samples))

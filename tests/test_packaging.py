@@ -13,8 +13,8 @@ from pathlib import Path
 from cli_helpers import assert_one_line_error
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("facial", "flame_assets", "pipeline", "render", "shards", "training")
-READING_SIDE = ("shards", "facial", "training")
+PACKAGES = ("facial", "flame_assets", "instruct", "pipeline", "render", "shards", "training")
+READING_SIDE = ("shards", "facial", "training", "instruct")
 NEVER_ON_THE_READING_SIDE = ("bpy", "mathutils", "dask", "distributed", "pipeline", "render", "flame_assets", "smplx")
 
 IMPORT_EVERYTHING = """

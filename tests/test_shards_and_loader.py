@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, get_worker_info
 
 from shards.layout import DatasetDir, DatasetError, check_compatible
 from shards.reader import ShardReader
-from shards.schema import BLOCK, FIELDS
+from shards.schema import BLOCK, FIELDS, sample_checksum
 from shards.splits import SplitRule
 from shards.verify import verify_dataset
 from shards.writer import ShardWriter
@@ -174,16 +174,21 @@ def test_a_schema_1_dataset_reads_with_its_old_split_and_is_never_added_to(tmp_p
     layout = write_dataset(tmp_path, shards=6, per_shard=10, samples_per_identity=1)
     meta = {**layout.metadata(), "schema_version": 1}
     layout.write_metadata(meta)
-    for s in range(6):
-        zarr.open_group(str(layout.shard_path(s)), mode="r+").attrs["schema_version"] = 1
+    for s in range(6):  # as schema 1 wrote them: no `labels` array, checksums without it
+        group = zarr.open_group(str(layout.shard_path(s)), mode="r+")
+        group.attrs["schema_version"] = 1
+        del group["labels"]
+        reader = ShardReader(layout.shard_path(s))
+        group["sha256"][:] = np.array([sample_checksum(reader.read(i), 1) for i in range(len(reader))], dtype=object)
     assert verify_dataset(layout) == {}
+    assert ShardReader(layout.shard_path(0)).read(0, ("labels",))["labels"] == "{}"  # what a field added later reads
     test = ShardDataset(tmp_path, "test")
     ids = {test.layout.reader(s).read(i, ("source_id",))["source_id"] for s, i in test.entries}
     assert ids == {f"photo-{k:04d}" for k in range(60) if legacy_is_test(f"photo-{k:04d}")} and ids
     with pytest.raises(DatasetError, match="never adds to it; build into a new --out"):
         check_compatible(meta, {**meta, "schema_version": 2})
-    layout.write_metadata({**meta, "schema_version": 3})
-    with pytest.raises(DatasetError, match="shard schema 3; this meflow reads 1, 2"):
+    layout.write_metadata({**meta, "schema_version": 4})
+    with pytest.raises(DatasetError, match="shard schema 4; this meflow reads 1, 2, 3"):
         ShardDataset(tmp_path, "all")
 
 
