@@ -171,46 +171,49 @@ ROI_MIRROR = np.array([ROI_NAMES.index(_mirror_name(name)) for name in ROI_NAMES
 
 
 def roi_boxes(landmarks: np.ndarray, height: int) -> np.ndarray:
-    """landmarks (68, 2) iBUG-68 pixels (x, y) of an image `height` pixels tall -> (29, 3) float64
-    boxes in ROI_NAMES order: centre x, centre y and half side (at least half a pixel), in pixels.
-    A box covers the pixels whose centres are within half a side of its centre along both axes.
-    `height` matters only to the chin box, which moves up towards the lips when the image cuts it."""
+    """landmarks (..., 68, 2) iBUG-68 pixels (x, y) of images `height` pixels tall -> (..., 29, 3)
+    float64 boxes in ROI_NAMES order: centre x, centre y and half side (at least half a pixel), in
+    pixels. A box covers the pixels whose centres are within half a side of its centre along both
+    axes. `height` matters only to the chin box, which moves up towards the lips when the image
+    cuts it. Batched: any leading dimensions (a training batch) are kept."""
     landmarks = np.asarray(landmarks, np.float64)
-    wflw = wflw98_from_ibug68(landmarks)
-    scale = inter_ocular(landmarks) / REFERENCE_INTER_OCULAR_PX
-    boxes = np.zeros((len(ROI_NAMES), 3))
+    wflw = wflw98_from_ibug68(landmarks)  # (..., 98, 2)
+    scale = (inter_ocular(landmarks) / REFERENCE_INTER_OCULAR_PX)[..., None]  # (..., 1)
+    boxes = np.zeros((*landmarks.shape[:-2], len(ROI_NAMES), 3))
     for n, (name, points, offset, side) in enumerate(_ANCHORED_BOXES):
-        centre = wflw[list(points)].mean(0) + scale * np.asarray(offset)
-        half = max(MIN_HALF_SIDE_PX, 0.5 * scale * side)
-        if name == "Chin" and height - centre[1] < half:  # MELLM's rule: keep the chin box in the image
-            centre = wflw[list(_CHIN_FALLBACK)].mean(0)
-        boxes[n] = (*centre, half)
-    face_height = np.ptp(landmarks[:, 1])
-    half = 0.5 * max(MIN_CHEEK_SIDE_PX, CHEEK_SIDE_FRACTION * face_height)
+        centre = wflw[..., list(points), :].mean(-2) + scale * np.asarray(offset)
+        half = np.maximum(MIN_HALF_SIDE_PX, 0.5 * scale[..., 0] * side)
+        if name == "Chin":  # MELLM's rule: keep the chin box in the image
+            cut = (height - centre[..., 1]) < half
+            centre = np.where(cut[..., None], wflw[..., list(_CHIN_FALLBACK), :].mean(-2), centre)
+        boxes[..., n, :2], boxes[..., n, 2] = centre, half
+    face_height = np.ptp(landmarks[..., 1], axis=-1)
+    half = 0.5 * np.maximum(MIN_CHEEK_SIDE_PX, CHEEK_SIDE_FRACTION * face_height)
     shift = CHEEK_OFFSET_FRACTION * face_height
     for n, (_, eye_corner, mouth_corner, outward) in enumerate(_CHEEKS, start=len(_ANCHORED_BOXES)):
-        cx, cy = 0.5 * (wflw[eye_corner] + wflw[mouth_corner]) + (outward * shift, -shift)
-        cy = max(cy, wflw[eye_corner, 1] + half)  # never above the outer eye corner
-        boxes[n] = (cx, cy, half)
+        centre = 0.5 * (wflw[..., eye_corner, :] + wflw[..., mouth_corner, :])
+        boxes[..., n, 0] = centre[..., 0] + outward * shift
+        boxes[..., n, 1] = np.maximum(centre[..., 1] - shift, wflw[..., eye_corner, 1] + half)  # never above the eye corner
+        boxes[..., n, 2] = half
     return boxes
 
 
 def roi_masks(landmarks: np.ndarray, height: int, width: int) -> np.ndarray:
-    """landmarks (68, 2) iBUG-68 pixels (x, y) -> (29, H, W) bool, one mask per ROI in ROI_NAMES
-    order (the boxes of `roi_boxes`, clipped to the image). A box wholly outside the image, or on
-    non-finite landmarks, gives an empty mask. Pixel (i, j) has its centre at x = j, y = i, and a
-    pixel is in a box when |j - cx| and |i - cy| are at most its half side: the test is symmetric
-    about the centre, so the masks of a flipped image are the flipped masks."""
+    """landmarks (..., 68, 2) iBUG-68 pixels (x, y) -> (..., 29, H, W) bool, one mask per ROI in
+    ROI_NAMES order (the boxes of `roi_boxes`, clipped to the image). A box wholly outside the
+    image, or on non-finite landmarks, gives an empty mask. Pixel (i, j) has its centre at x = j,
+    y = i, and a pixel is in a box when |j - cx| and |i - cy| are at most its half side: the test
+    is symmetric about the centre, so the masks of a flipped image are the flipped masks."""
     boxes = roi_boxes(landmarks, height)
-    cx, cy, half = (boxes[:, k, None] for k in range(3))
+    cx, cy, half = (boxes[..., k, None] for k in range(3))
     reach = half + EDGE_TOLERANCE_PX
     with np.errstate(invalid="ignore"):  # NaN landmarks compare False: empty masks
-        in_x = np.abs(np.arange(width) - cx) <= reach  # (29, W)
-        in_y = np.abs(np.arange(height) - cy) <= reach  # (29, H)
-    return in_y[:, :, None] & in_x[:, None, :]
+        in_x = np.abs(np.arange(width) - cx) <= reach  # (..., 29, W)
+        in_y = np.abs(np.arange(height) - cy) <= reach  # (..., 29, H)
+    return in_y[..., :, None] & in_x[..., None, :]
 
 
 def roi_union(landmarks: np.ndarray, height: int, width: int) -> np.ndarray:
-    """landmarks (68, 2) iBUG-68 pixels -> (H, W) bool: the union of the 29 ROI masks (where
-    MELLM's ROI loss averages)."""
-    return roi_masks(landmarks, height, width).any(0)
+    """landmarks (..., 68, 2) iBUG-68 pixels -> (..., H, W) bool: the union of the 29 ROI masks
+    (where MELLM's ROI loss averages)."""
+    return roi_masks(landmarks, height, width).any(-3)

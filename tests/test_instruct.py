@@ -459,3 +459,27 @@ def test_emotion_faces_need_the_standin_names():
     assert seen == {p.name for p in source.emotions.prototypes}
     with pytest.raises(ValueError, match="FLAME's PCA expressions carry no action units"):
         emotion_face(source, 300, None, rng)
+
+
+def test_cli_build_from_clips_with_a_classical_flow(emotions_dataset, tmp_path):
+    from shards.layout import DatasetDir
+
+    reader = DatasetDir(emotions_dataset).reader(1)
+    rows = ["subject,onset,apex,emotion,aus,landmarks"]
+    for i in range(3):
+        s = reader.read(i, ("onset", "apex", "landmarks_onset"))
+        _write_clip(tmp_path, f"c{i}", s["onset"], s["apex"], s["landmarks_onset"])
+        rows.append(f"s{i},c{i}_onset.png,c{i}_apex.png,sad,1+4+15,c{i}_lm.npy")
+    (tmp_path / "clips.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    built = _meflow("build", "--pairs", tmp_path / "clips.csv", "--flow-model", "dis", "--out", out, "--label-set", "7")
+    assert built.returncode == 0, built.stderr
+    assert "3 records written" in built.stdout and "0 failed" in built.stdout
+    records = read_jsonl(out / "train.jsonl") + read_jsonl(out / "test.jsonl")
+    assert {r["meta"]["head_motion"] for r in records} == {"nose-tip compensation"}
+    assert json.loads((out / "dataset_info.json").read_text())["meflow_instruct_train"]["formatting"] == "sharegpt"
+    assert "| train |" in (out / "card.md").read_text()
+    for args in (("--out", out), ("--data", emotions_dataset, "--pairs", tmp_path / "clips.csv", "--out", out),
+                 ("--pairs", tmp_path / "clips.csv", "--flow-model", "nonsense", "--out", out)):
+        failed = _meflow("build", *args)
+        assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and failed.stderr.startswith("error:"), failed.stderr

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from conftest import FRONTAL_IMAGE
 
 from facial.ibug68 import GROUPS, NOSE_TIP, inter_ocular, mirror_landmarks
 from facial.regions import REFERENCE_INTER_OCULAR_PX, ROI_MIRROR, ROI_NAMES, roi_boxes, roi_masks, roi_union
@@ -18,7 +18,7 @@ from facial.wflw98 import (
     wflw98_from_ibug68,
 )
 
-IMAGE = 512
+IMAGE = FRONTAL_IMAGE
 
 # DESIGN.md, "Instruction builder facts": MELLM's display names in its output order.
 MELLM_ORDER = (
@@ -34,11 +34,9 @@ MELLM_ORDER = (
 
 
 @pytest.fixture(scope="module")
-def frontal(standin_model) -> np.ndarray:
+def frontal(frontal_landmarks) -> np.ndarray:
     """The stand-in's neutral landmarks seen from the front, (68, 2) pixels of a 512 image."""
-    with torch.no_grad():
-        points = standin_model().landmarks[0].double().numpy()
-    return np.stack([2000.0 * points[:, 0], -2000.0 * points[:, 1]], -1) + (IMAGE - 1) / 2
+    return frontal_landmarks
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +206,17 @@ def test_roi_boxes_chin_stays_in_a_cut_off_image(frontal):
     chin = ROI_NAMES.index("Chin")
     assert boxes[chin, 1] < frontal[8, 1]  # moved up towards the lower lip
     assert roi_masks(frontal, height, IMAGE)[chin].any()
+
+
+def test_regions_are_batched_for_the_trainer(frontal, asymmetric):
+    """A batch of landmarks (B, 68, 2) gives what each image gives alone, chin fallback included."""
+    batch = np.stack([frontal, asymmetric, frontal + (0.0, 200.0)])  # the third face's chin leaves the image
+    size = 256
+    boxes = roi_boxes(batch, size)
+    assert boxes.shape == (3, 29, 3)
+    for b in range(3):
+        np.testing.assert_array_equal(boxes[b], roi_boxes(batch[b], size))
+    masks = roi_masks(batch, size, size)
+    assert masks.shape == (3, 29, size, size)
+    assert all((masks[b] == roi_masks(batch[b], size, size)).all() for b in range(3))
+    assert (roi_union(batch, size, size) == masks.any(1)).all()

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-READING_SIDE = ("shards", "facial", "training")
+READING_SIDE = ("shards", "facial", "training", "instruct")
 NEVER_LOADED = {"bpy", "mathutils", "dask", "distributed", "pipeline", "render", "flame_assets", "smplx"}
 
 
