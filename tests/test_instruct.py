@@ -252,17 +252,24 @@ def _write_clip(folder, name, onset, apex, landmarks):
     np.save(folder / f"{name}_lm.npy", landmarks)
 
 
+def _write_clips(dataset, shard: int, folder, count: int) -> None:
+    """Frames and landmarks of rendered samples as clip files c0, c1, ... (c{i}_onset.png, ...)."""
+    from shards.layout import DatasetDir
+
+    reader = DatasetDir(dataset).reader(shard)
+    for i in range(count):
+        s = reader.read(i, ("onset", "apex", "landmarks_onset"))
+        _write_clip(folder, f"c{i}", s["onset"], s["apex"], s["landmarks_onset"])
+
+
 def test_build_from_real_clips_records_bad_rows_and_goes_on(emotions_dataset, tmp_path):
     """Frames and landmarks of rendered samples stand in for CASME II clips; bad rows are
     reported with their row numbers and the good ones still land."""
-    from shards.layout import DatasetDir
     from training.evaluation.baselines import make_baselines
 
-    reader = DatasetDir(emotions_dataset).reader(0)
+    _write_clips(emotions_dataset, 0, tmp_path, 4)
     lines = ["Subject,OnsetFrame,ApexFrame,Estimated Emotion,Action Units,Landmarks"]
     for i in range(4):
-        s = reader.read(i, ("onset", "apex", "landmarks_onset"))
-        _write_clip(tmp_path, f"c{i}", s["onset"], s["apex"], s["landmarks_onset"])
         lines.append(f"sub{i % 2:02d},c{i}_onset.png,c{i}_apex.png,{['happiness', 'disgust', 'surprise', 'fear'][i]},4+L10,c{i}_lm.npy")
     np.save(tmp_path / "bad_lm.npy", np.zeros((67, 2)))
     lines += ["sub03,c0_onset.png,,happiness,12,c0_lm.npy",          # row 5: no apex
@@ -462,13 +469,9 @@ def test_emotion_faces_need_the_standin_names():
 
 
 def test_cli_build_from_clips_with_a_classical_flow(emotions_dataset, tmp_path):
-    from shards.layout import DatasetDir
-
-    reader = DatasetDir(emotions_dataset).reader(1)
+    _write_clips(emotions_dataset, 1, tmp_path, 3)
     rows = ["subject,onset,apex,emotion,aus,landmarks"]
     for i in range(3):
-        s = reader.read(i, ("onset", "apex", "landmarks_onset"))
-        _write_clip(tmp_path, f"c{i}", s["onset"], s["apex"], s["landmarks_onset"])
         rows.append(f"s{i},c{i}_onset.png,c{i}_apex.png,sad,1+4+15,c{i}_lm.npy")
     (tmp_path / "clips.csv").write_text("\n".join(rows) + "\n")
     out = tmp_path / "out"
