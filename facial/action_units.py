@@ -91,6 +91,13 @@ def standin_direction_names() -> tuple[str, ...]:
     return tuple(names)
 
 
+def has_standin_actions(expression_names: tuple[str, ...] | None) -> bool:
+    """Whether a head model's expression directions begin with the stand-in's named actions (so
+    its samples have action units); False for FLAME's unnamed PCA directions (None)."""
+    named = standin_direction_names()
+    return bool(expression_names) and tuple(expression_names[:len(named)]) == named
+
+
 def standin_direction_units() -> tuple[tuple[int, str], ...]:
     """(AU number, side "" | "L" | "R") of each named stand-in direction, in direction order."""
     units = [(a.au, "") for a in STANDIN_ACTIONS]
@@ -136,6 +143,11 @@ class ActionUnit:
         if self.intensity is not None:
             out["intensity"] = round(float(self.intensity), 4)
         return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> ActionUnit:
+        """The inverse of to_json (the `code` key is derived, so it is not read)."""
+        return cls(int(data["au"]), str(data["side"]), data.get("intensity"))
 
 
 _CODE = re.compile(r"^(?:AU)?\s*([LRBU]?)\s*(\d{1,2})\s*([A-E]?)$", re.IGNORECASE)

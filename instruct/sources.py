@@ -67,7 +67,7 @@ class RowError:
 def units_from_labels(labels: dict) -> tuple[ActionUnit, ...] | None:
     """The `action_units` of a shard's labels JSON as ActionUnits (None when absent)."""
     units = labels.get("action_units")
-    return None if units is None else tuple(ActionUnit(u["au"], u["side"], u.get("intensity")) for u in units)
+    return None if units is None else tuple(ActionUnit.from_json(u) for u in units)
 
 
 def check_pair(data: PairData) -> PairData:

@@ -491,12 +491,12 @@ def test_cli_build_from_clips_with_a_classical_flow(emotions_dataset, tmp_path):
 def test_flame_expressions_carry_no_action_units(flame_shaped_model):
     """FLAME's PCA directions name no actions: a sample's labels hold no AUs (and no emotion
     without an emotions recipe), so `instruct build` refuses the dataset with its reason."""
-    from facial.action_units import standin_direction_names
+    from facial.action_units import has_standin_actions, standin_direction_names
     from pipeline.synthesis.face_params import FaceParams
-    from pipeline.synthesis.labels import has_named_actions, sample_labels
+    from pipeline.synthesis.labels import sample_labels
 
-    assert not has_named_actions(flame_shaped_model.assets.expression_names)
-    assert has_named_actions(standin_direction_names() + ("mixture_00",))
+    assert not has_standin_actions(flame_shaped_model.assets.expression_names)
+    assert has_standin_actions(standin_direction_names() + ("mixture_00",))
     face = FaceParams(np.zeros(300), np.ones(50), np.zeros(3), np.zeros(3), np.zeros(2))
     states = {"onset": face, "head": face, "apex": face}
     assert sample_labels(states, "", flame_shaped_model.assets.expression_names) == {}

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from facial.action_units import JAW_AU, JAW_RADIANS_PER_UNIT, standin_direction_index, standin_direction_names
+from facial.action_units import JAW_AU, JAW_RADIANS_PER_UNIT, has_standin_actions, standin_direction_index
 from facial.flame_layout import N_EXPRESSION, N_SHAPE, STATES
 
 from .recipe import OTHERS, Emotions, Source
@@ -62,8 +62,7 @@ def emotion_face(source: Source, n_shape: int, expression_names: tuple[str, ...]
     expression made of its prototype's action units (each `action_strength` units; AU26 opens
     the jaw), no eyelid closure, and a random head pose -> (face, emotion name). Needs the
     stand-in's named actions: FLAME's PCA expressions have no action units."""
-    named = standin_direction_names()
-    if not expression_names or tuple(expression_names[:len(named)]) != named:
+    if not has_standin_actions(expression_names):
         raise ValueError("an 'emotions' recipe needs the stand-in head's named actions; FLAME's PCA expressions carry "
                          "no action units: build it with the stand-in (unset the FLAME files) or use expression = 'actions'")
     emotions: Emotions = source.emotions

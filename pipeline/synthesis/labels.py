@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from facial.action_units import sample_action_units, standin_direction_names
+from facial.action_units import has_standin_actions, sample_action_units
 from facial.flame_layout import STATES
-
-
-def has_named_actions(expression_names: tuple[str, ...] | None) -> bool:
-    """Whether a head model's expression directions are the stand-in's named actions."""
-    named = standin_direction_names()
-    return bool(expression_names) and tuple(expression_names[:len(named)]) == named
 
 
 def sample_labels(states: dict, emotion: str, expression_names: tuple[str, ...] | None) -> dict:
     """states: {onset, head, apex} FaceParams -> {"emotion": ..., "action_units": [...]}, each key
     only where known."""
     labels: dict = {"emotion": emotion} if emotion else {}
-    if has_named_actions(expression_names):
+    if has_standin_actions(expression_names):
         stacked = {name: np.stack([getattr(states[s], name) for s in STATES]) for name in ("expression", "jaw", "eyelids")}
         labels["action_units"] = [u.to_json() for u in sample_action_units(**stacked)]
     return labels
