@@ -28,6 +28,7 @@ from shards.splits import SplitRule
 
 from .answers import Labels
 from .labels import normalise_emotion
+from .motion import check_flow_and_landmarks
 
 LandmarkDetector = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 RGB -> (68, 2) pixels
 
@@ -71,18 +72,14 @@ def units_from_labels(labels: dict) -> tuple[ActionUnit, ...] | None:
 
 
 def check_pair(data: PairData) -> PairData:
-    """ValueError with the reason when the arrays of a pair do not fit together."""
+    """ValueError with the reason when the arrays of a pair do not fit together: two images of one
+    size, a flow of that size, and what every prompt needs (`motion.check_flow_and_landmarks`)."""
     if data.onset.shape != data.apex.shape or data.onset.ndim != 3:
         raise ValueError(f"onset {data.onset.shape} and apex {data.apex.shape} are not two RGB images of one size")
-    if data.flow.shape != (*data.onset.shape[:2], 2):
+    if data.flow.shape[:2] != data.onset.shape[:2]:
         raise ValueError(f"the flow is {data.flow.shape[:2]} but its image is {data.onset.shape[:2]}: "
                          f"a flow of another image?")
-    if not np.all(np.isfinite(data.flow)):
-        raise ValueError("the flow holds NaN or infinite values")
-    if data.landmarks.shape != (N_POINTS, 2):
-        raise ValueError(f"landmarks must be iBUG-68, shape (68, 2), got {data.landmarks.shape}")
-    if not np.all(np.isfinite(data.landmarks)):
-        raise ValueError("the landmarks hold NaN or infinite values")
+    check_flow_and_landmarks(data.flow, data.landmarks)
     return data
 
 
