@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facial.action_units import parse_au_code
 from facial.regions import ROI_NAMES, roi_boxes
 
 from .au_report import AuReport
@@ -67,8 +68,8 @@ def au_report_png(path: Path, report: AuReport, title: str) -> Path:
     image = ax.imshow(report.lift, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     for a, b in zip(*np.nonzero(report.expected)):
         ax.add_patch(plt.Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False, lw=1.4, ec="black"))
-    ax.set_yticks(range(len(report.codes)), [f"AU{c} ({n})" if c[0].isdigit() else f"{c[0]}-AU{c[1:]} ({n})"
-                                             for c, n in zip(report.codes, report.counts)], fontsize=8)
+    ax.set_yticks(range(len(report.codes)), [f"{parse_au_code(c).label} ({n})" for c, n in zip(report.codes, report.counts)],
+                  fontsize=8)
     ax.set_xticks(range(len(ROI_NAMES)), short, rotation=70, ha="right", fontsize=7)
     fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01, label="normalised mean magnitude: with AU - without")
     ax.set_title(f"{title}: where the prompt sees motion per AU (boxed: the regions the AU acts on). "
