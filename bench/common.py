@@ -21,3 +21,13 @@ def rss_mb() -> float:
     """Resident memory of this process (MB)."""
     with open(f"/proc/{os.getpid()}/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def recipe_appearance_off(recipe: Recipe) -> Recipe:
+    """The recipe with its human appearance switched off: the mannequin skin of earlier versions."""
+    text = re.sub(r"(?m)^enabled = \w+.*$", "", recipe.text)  # only [render.appearance] has this key
+    if "[render.appearance]" in text:
+        text = text.replace("[render.appearance]", "[render.appearance]\nenabled = false", 1)
+    else:
+        text += "\n[render.appearance]\nenabled = false\n"
+    return parse_recipe(text, f"{recipe.name}-mannequin.toml")

@@ -22,6 +22,20 @@ class LightSpec:
 
 
 @dataclass(frozen=True)
+class SkinMaps:
+    """One identity's UV maps, S x S, row 0 at the top (v = 1): albedo (S, S, 3) linear RGB in
+    [0, 1], height (S, S) bump in arbitrary units (scaled by the material), roughness (S, S)."""
+
+    albedo: np.ndarray
+    height: np.ndarray
+    roughness: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.albedo.shape[0])
+
+
+@dataclass(frozen=True)
 class SceneSpec:
     """Everything about the look of a sample except the meshes."""
 
@@ -42,6 +56,7 @@ class SceneSpec:
     denoise: bool
     seed: int  # Cycles' sampling seed
     texture: str = ""  # UV texture image; empty: procedural skin
+    appearance: dict | None = None  # the identity's painted appearance (pipeline.appearance), as JSON
 
     def to_json(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("world_from_camera", "lights", "background")}

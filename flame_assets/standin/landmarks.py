@@ -68,13 +68,18 @@ def static_landmark_vertices(template: Template) -> np.ndarray:
     return np.asarray(brow_r + brow_l + nose + eyes + outer + inner, np.int64)
 
 
+CONTOUR_MIN_Z = -0.03  # metres
+
+
 def _contour_candidates(template: Template, spec: HeadSpec) -> np.ndarray:
     """Skin vertices that may carry the jaw outline: cheeks and jaw sides, and the chin."""
     grid = template.grid
     skin = template.vertices[: grid.n_vertices]
     x, y, z = skin[:, 0], skin[:, 1], skin[:, 2]
     head = grid.neck == 0
-    sides = (np.abs(x) > 0.035) & (y < spec.eye_center_y - 0.012) & (z > -0.005) & (np.abs(x) < 0.068)
+    # No outer limit on |x|: the frontal outline (where annotators and detectors put the jaw
+    # line) is the widest skin at each height, just behind z = 0.
+    sides = (np.abs(x) > 0.035) & (y < spec.eye_center_y - 0.012) & (z > CONTOUR_MIN_Z)
     chin = (y < spec.mouth_y - 0.015) & (z > 0.02)
     return np.flatnonzero(head & (sides | chin))
 

@@ -14,8 +14,13 @@ from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
 from render.camera import Camera, flow_from_targets
 from render.glasses import glasses_local, place_glasses, rigid_move
-from render.scene_spec import SceneSpec
+from render.scene_spec import SceneSpec, SkinMaps
 from shards.flows import expression_flow
+
+from ..appearance.identity import Identity, sample_identity
+from ..appearance.layout import TexelLayout, build_layout
+from ..appearance.library import list_textures, load_texture
+from ..appearance.paint import paint, vertex_hair_thickness
 
 from .face_params import FaceParams, emotion_face, random_face, three_states
 from .fitted_source import FitLibrary
@@ -71,8 +76,9 @@ class SampleResult:
 
 
 def plan_sample(recipe: Recipe, k: int, model: FaceModel, background_images: list[str] | None = None,
-                fits: FitLibrary | None = None) -> SampleInputs:
-    """Decide sample k: all randomness from (recipe.seed, k); with fitted faces, fit k mod N."""
+                fits: FitLibrary | None = None, textures: list[str] | None = None) -> SampleInputs:
+    """Decide sample k: all randomness from (recipe.seed, k); with fitted faces, fit k mod N.
+    textures: the recipe's texture library (list_textures of its texture_folder), if any."""
     rngs = sample_rngs(recipe.seed, k)
     if recipe.source.kind == "fitted":
         if fits is None:
@@ -89,8 +95,11 @@ def plan_sample(recipe: Recipe, k: int, model: FaceModel, background_images: lis
     scales = sample_scales(recipe.schedule, rngs["schedule"])
     states = three_states(face, scales)
     geometry = evaluate_states(model, states)
+    profile = recipe.render.appearance
+    # A head model without a UV layout (FLAME without head_template.obj) keeps the plain skin.
+    identity = sample_identity(profile, rngs["appearance"], textures) if profile.enabled and model.uv is not None else None
     scene = sample_scene(recipe.render, rngs["scene"], geometry["onset"], cycles_seed(rngs["cycles"]), background_images,
-                         texture=texture)
+                         texture=texture, appearance=identity.to_json() if identity else None)
     labels = sample_labels(states, emotion, model.assets.expression_names)
     return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene, source, labels)
 
@@ -102,6 +111,27 @@ def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tup
     placed = place_glasses(local, onset.joints[3], onset.joints[4], onset.rotation)
     return tuple(rigid_move(placed, onset.rotation, onset.joints[0], geometry[s].rotation, geometry[s].joints[0])
                  for s in STATES)
+
+
+def neutral_layout(model: FaceModel, skin_faces: np.ndarray, size: int) -> TexelLayout:
+    """The texel layout of the model's mean face (the frame every identity is painted in)."""
+    import torch
+
+    with torch.no_grad():
+        out = model(shape=torch.zeros(1, model.n_shape))
+    uv, uv_faces = model.uv
+    return build_layout(out.vertices[0].double().numpy(), model.faces, uv, uv_faces,
+                        out.landmarks[0].double().numpy(), skin_faces, size)
+
+
+def with_hair_cap(vertices: np.ndarray, faces: np.ndarray, thickness: np.ndarray) -> np.ndarray:
+    """vertices (V, 3) of one state pushed out along that state's normals by thickness (V,) metres.
+    The same rule in every state: the rendered surface and its flow targets stay one surface."""
+    from flame_assets.standin.build import vertex_normals
+
+    if not thickness.any():
+        return vertices
+    return vertices + thickness[:, None] * vertex_normals(vertices, faces)
 
 
 class RenderWorker:
@@ -124,15 +154,35 @@ class RenderWorker:
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
         self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.kind == "fitted" else None
+        profile = recipe.render.appearance
+        self.textures = list_textures(profile.texture_folder) if profile.enabled and profile.texture_folder else []
+        self.layout = neutral_layout(self.model, ~eye_faces, profile.texture_size) if profile.enabled and uv is not None else None
 
     def plan(self, k: int) -> SampleInputs:
-        return plan_sample(self.recipe, k, self.model, self.background_images, self.fits)
+        return plan_sample(self.recipe, k, self.model, self.background_images, self.fits, self.textures)
+
+    def appearance(self, spec: SceneSpec) -> tuple[SkinMaps | None, np.ndarray | None]:
+        """The painted maps and the hair cap thickness (V,) of a sample, or (None, None)."""
+        if spec.appearance is None or self.layout is None:
+            return None, None
+        identity = Identity(**spec.appearance)
+        source = spec.texture or identity.texture
+        base = load_texture(source, self.layout.size) if source else None
+        return paint(identity, self.layout, np.asarray(spec.skin_tone), base), vertex_hair_thickness(identity, self.layout)
+
+    def rendered_vertices(self, geometry: dict[str, StateGeometry], hair: np.ndarray | None) -> dict[str, np.ndarray]:
+        """(V, 3) per state of the surface Blender draws: the model's vertices plus the hair cap."""
+        return {s: geometry[s].vertices if hair is None else with_hair_cap(geometry[s].vertices, self.model.faces, hair)
+                for s in STATES}
 
     def render(self, inputs: SampleInputs) -> SampleResult:
         t0 = time.perf_counter()
         geo, spec = inputs.geometry, inputs.scene
         glasses = glasses_states(self.glasses_local, geo) if spec.glasses else None
-        pair = self.scene.render_pair(spec, geo["onset"].vertices, geo["apex"].vertices, geo["head"].vertices, glasses)
+        maps, hair = self.appearance(spec)
+        verts = self.rendered_vertices(geo, hair)
+        t_paint = time.perf_counter() - t0
+        pair = self.scene.render_pair(spec, verts["onset"], verts["apex"], verts["head"], glasses, maps)
         t = time.perf_counter()
         camera = Camera(spec.width, spec.height, spec.focal_mm, np.asarray(spec.world_from_camera))
         background = make_background(spec.background, spec.height, spec.width)
@@ -148,6 +198,7 @@ class RenderWorker:
             timings=dict(pair.timings),
         )
         result.timings["flow_and_compositing"] = time.perf_counter() - t
+        result.timings["appearance"] = t_paint
         result.timings["total"] = time.perf_counter() - t0
         return result
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from facial.action_units import JAW_AU, STANDIN_ACTIONS, ActionUnit, parse_au_code
 
+from ..appearance.identity import HAIR_STYLES, AppearanceProfile
 from ..resources import recipe_dir
 from .distributions import PiecewiseUniform, RecipeError, parse_distribution
 
@@ -185,6 +186,7 @@ class RenderProfile:
     lighting: Lighting
     background: Background
     glasses_probability: float
+    appearance: AppearanceProfile = AppearanceProfile()
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,54 @@ class _Section:
         return dist
 
 
+MAX_TEXTURE_SIZE = 4096
+
+
+def _colours(section: _Section, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    values = section._get(key, list(default))
+    if not isinstance(values, list) or not values:
+        raise RecipeError(f"{section.file}: [{section.name}] {key} must be a non-empty list of colours like '#4a3222'")
+    return tuple(_colour(v, f"{section.file}: [{section.name}] {key}") for v in values)
+
+
+def _appearance(ren: _Section) -> AppearanceProfile:
+    """[render.appearance]: every key optional (the defaults are AppearanceProfile's)."""
+    table = _Section(ren.data.get("appearance", {}), "render.appearance", ren.file)
+    d = AppearanceProfile()
+    known = set(AppearanceProfile.__dataclass_fields__)
+    unknown = sorted(set(table.data) - known)
+    if unknown:
+        raise RecipeError(f"{table.file}: [render.appearance] has unknown key {unknown[0]!r}: use one of {sorted(known)}")
+
+    def rng(key: str, lo: float, hi: float) -> tuple[float, float]:
+        return table.range(key, lo, hi) if key in table.data else getattr(d, key)
+
+    styles = table._get("hair_styles", list(d.hair_styles))
+    if not isinstance(styles, list) or not styles or any(s not in HAIR_STYLES for s in styles):
+        raise RecipeError(f"{table.file}: [render.appearance] hair_styles must be a non-empty list from {list(HAIR_STYLES)}, got {styles!r}")
+    weights = table._get("hair_style_weights", list(d.hair_style_weights) if "hair_styles" not in table.data else [1.0] * len(styles))
+    if (not isinstance(weights, list) or len(weights) != len(styles) or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in weights)
+            or sum(weights) <= 0):
+        raise RecipeError(f"{table.file}: [render.appearance] hair_style_weights must be {len(styles)} numbers >= 0 "
+                          f"(one per hair style) with a positive sum, got {weights!r}")
+    return AppearanceProfile(
+        enabled=table.flag("enabled", default=d.enabled),
+        texture_size=table.integer("texture_size", 64, MAX_TEXTURE_SIZE, default=d.texture_size),
+        hair_colours=_colours(table, "hair_colours", d.hair_colours), hair_styles=tuple(styles),
+        hair_style_weights=tuple(float(w) for w in weights), hair_length=rng("hair_length", 0.0, 0.3),
+        hairline=rng("hairline", 0.2, 1.0), recession=rng("recession", 0.0, 0.6),
+        brow_thickness=rng("brow_thickness", 0.01, 0.2), brow_density=rng("brow_density", 0.0, 1.0),
+        lip_colours=_colours(table, "lip_colours", d.lip_colours),
+        freckles_probability=table.number("freckles_probability", 0.0, 1.0, default=d.freckles_probability),
+        stubble_probability=table.number("stubble_probability", 0.0, 1.0, default=d.stubble_probability),
+        makeup_probability=table.number("makeup_probability", 0.0, 1.0, default=d.makeup_probability),
+        lipstick_colours=_colours(table, "lipstick_colours", d.lipstick_colours),
+        wrinkles=rng("wrinkles", 0.0, 1.0), pores=rng("pores", 0.0, 1.0),
+        texture_folder=table.text("texture_folder", default=d.texture_folder),
+        texture_probability=table.number("texture_probability", 0.0, 1.0, default=d.texture_probability),
+    )
+
+
 def _colour(value: str, where: str) -> str:
     if not (isinstance(value, str) and len(value) == 7 and value[0] == "#"):
         raise RecipeError(f"{where} must hold colours like '#e0ac8a', got {value!r}")
@@ -312,6 +362,7 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
             ambient=light.range("ambient", 0.0, 10.0), sky_probability=light.number("sky_probability", 0.0, 1.0)),
         background=Background(kinds=bg.choices("kinds", BACKGROUND_KINDS), image_folder=bg.text("image_folder", default="")),
         glasses_probability=glasses.number("probability", 0.0, 1.0),
+        appearance=_appearance(ren),
     )
     if "images" in render.background.kinds and not render.background.image_folder:
         raise RecipeError(f"{file}: [render.background] kinds lists 'images' but image_folder is empty: set a folder of images")

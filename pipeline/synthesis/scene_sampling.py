@@ -84,7 +84,8 @@ def _background(profile: RenderProfile, rng: np.random.Generator, images: list[s
 
 
 def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateGeometry,
-                 cycles_seed: int, background_images: list[str] | None = None, texture: str = "") -> SceneSpec:
+                 cycles_seed: int, background_images: list[str] | None = None, texture: str = "",
+                 appearance: dict | None = None) -> SceneSpec:
     """The look of one sample; the camera frames the onset face."""
     target, head_height = frame_face(onset.landmarks)
     focal = rng.uniform(*profile.focal_mm)
@@ -105,5 +106,5 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
         background=_background(profile, rng, background_images or []), skin_tone=tuple(skin),
         iris_color=tuple(hex_to_linear(str(rng.choice(IRIS_COLOURS)))),
         glasses=bool(rng.random() < profile.glasses_probability), samples=profile.samples,
-        denoise=profile.denoise, seed=cycles_seed, texture=texture,
+        denoise=profile.denoise, seed=cycles_seed, texture=texture, appearance=appearance,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 # One independent stream per concern, so adding a choice to one never shifts the others.
-STREAMS = ("source", "schedule", "scene", "cycles")
+STREAMS = ("source", "schedule", "scene", "cycles", "appearance")
 
 
 def sample_rngs(seed: int, k: int) -> dict[str, np.random.Generator]:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import bpy
 
 TARGET_ATTRIBUTES = ("facial_target", "head_target")
+REST_ATTRIBUTE = "rest_position"  # the onset position of each vertex, fixed for both renders of a pair
 EYE_ANGLE_ATTRIBUTE = "eye_angle"
-PUPIL_RADIANS, IRIS_RADIANS = 0.16, 0.42  # angles from the eyeball's forward pole
-SKIN_NOISE_SCALE = 180.0  # pores and blotches per metre of object space
+PUPIL_RADIANS, IRIS_RADIANS = 0.19, 0.51  # angles from the eyeball's forward pole (iris 11.7 mm on a 12 mm eyeball)
+SKIN_NOISE_SCALE = 180.0  # plain skin: blotches per metre of the rest position
 SKIN_NOISE_MIX = 0.25
 SKIN_ROUGHNESS = 0.45
 SKIN_SUBSURFACE = 0.12
 SKIN_SUBSURFACE_RADIUS = (0.004, 0.0015, 0.001)  # metres, red scatters furthest
 WORLD_MAP_RESOLUTION = 64
+BUMP_DISTANCE = 0.0004  # metres of relief for one unit of the painted height map
+MOUTH_INTERIOR = (0.09, 0.025, 0.022)  # linear RGB of the inside of the mouth (seen through the lips)
 
 
 def _nodes(material: bpy.types.Material):
@@ -43,28 +46,53 @@ def _mix_colours(tree, a, b, blend: str = "MIX", factor: float = 0.0):
     return mix
 
 
-def skin_material(texture_image: bpy.types.Image) -> tuple[bpy.types.Material, dict]:
-    """Principled skin: a UV texture when the sample has one, else its tone times fine noise.
-    Returns the material and the nodes a sample changes (tone, texture switch)."""
+def skin_material(texture_image: bpy.types.Image, maps: dict[str, bpy.types.Image]) -> tuple[bpy.types.Material, dict]:
+    """Principled skin in three modes, switched per sample: painted maps (albedo, height for bump,
+    roughness), a UV texture file, or a plain tone times fine noise. Noise reads the rest position
+    (the onset surface), so it stays attached to the skin in the apex render. Back faces are the
+    inside of the mouth. Returns the material and the nodes a sample changes."""
     material = bpy.data.materials.new("skin")
     tree, out = _nodes(material)
     bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
-    bsdf.inputs["Roughness"].default_value = SKIN_ROUGHNESS
     bsdf.inputs["Subsurface Weight"].default_value = SKIN_SUBSURFACE
     bsdf.inputs["Subsurface Radius"].default_value = SKIN_SUBSURFACE_RADIUS
     tone = tree.nodes.new("ShaderNodeRGB")
     noise = tree.nodes.new("ShaderNodeTexNoise")
     noise.inputs["Scale"].default_value = SKIN_NOISE_SCALE
-    coords = tree.nodes.new("ShaderNodeTexCoord")
-    tree.links.new(coords.outputs["Object"], noise.inputs["Vector"])
+    rest = tree.nodes.new("ShaderNodeAttribute")
+    rest.attribute_name = REST_ATTRIBUTE
+    tree.links.new(rest.outputs["Vector"], noise.inputs["Vector"])
     procedural = _mix_colours(tree, tone.outputs["Color"], noise.outputs["Color"], "MULTIPLY", SKIN_NOISE_MIX)
     texture = tree.nodes.new("ShaderNodeTexImage")
     texture.image = texture_image
-    switch = _mix_colours(tree, procedural.outputs["Result"], texture.outputs["Color"])
-    tree.links.new(switch.outputs["Result"], bsdf.inputs["Base Color"])
+    textured = _mix_colours(tree, procedural.outputs["Result"], texture.outputs["Color"])
+    albedo, height, roughness = (tree.nodes.new("ShaderNodeTexImage") for _ in range(3))
+    albedo.image, height.image, roughness.image = maps["albedo"], maps["height"], maps["roughness"]
+    for node in (albedo, height, roughness):
+        node.interpolation = "Cubic" if node is height else "Linear"
+    painted = _mix_colours(tree, textured.outputs["Result"], albedo.outputs["Color"])
+    geometry = tree.nodes.new("ShaderNodeNewGeometry")
+    mouth = tree.nodes.new("ShaderNodeRGB")
+    mouth.outputs["Color"].default_value = (*MOUTH_INTERIOR, 1.0)
+    inside = _mix_colours(tree, painted.outputs["Result"], mouth.outputs["Color"])
+    tree.links.new(geometry.outputs["Backfacing"], inside.inputs["Factor"])
+    tree.links.new(inside.outputs["Result"], bsdf.inputs["Base Color"])
+    plain_roughness = tree.nodes.new("ShaderNodeValue")
+    plain_roughness.outputs["Value"].default_value = SKIN_ROUGHNESS
+    rough = tree.nodes.new("ShaderNodeMix")
+    rough.data_type = "FLOAT"
+    tree.links.new(plain_roughness.outputs["Value"], rough.inputs["A"])
+    tree.links.new(roughness.outputs["Color"], rough.inputs["B"])
+    tree.links.new(rough.outputs["Result"], bsdf.inputs["Roughness"])
+    bump = tree.nodes.new("ShaderNodeBump")
+    bump.inputs["Distance"].default_value = BUMP_DISTANCE
+    tree.links.new(height.outputs["Color"], bump.inputs["Height"])
+    strength = bump.inputs["Strength"]
+    tree.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
     tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     _add_target_aovs(tree)
-    return material, {"tone": tone, "use_texture": switch.inputs["Factor"]}
+    return material, {"tone": tone, "use_texture": textured.inputs["Factor"], "use_maps": painted.inputs["Factor"],
+                      "use_map_roughness": rough.inputs["Factor"], "bump": strength}
 
 
 def eye_material() -> tuple[bpy.types.Material, dict]:
@@ -85,7 +113,7 @@ def eye_material() -> tuple[bpy.types.Material, dict]:
     unit.inputs[1].default_value = math.pi
     ramp = tree.nodes.new("ShaderNodeValToRGB")
     stops = ramp.color_ramp.elements
-    pupil, iris, sclera = (0.005, 0.005, 0.005, 1.0), (0.2, 0.1, 0.05, 1.0), (0.8, 0.78, 0.75, 1.0)
+    pupil, iris, sclera = (0.005, 0.005, 0.005, 1.0), (0.2, 0.1, 0.05, 1.0), (0.6, 0.55, 0.5, 1.0)
     stops[0].position, stops[0].color = 0.0, pupil
     stops[1].position, stops[1].color = 1.0, sclera
     for position, colour in ((PUPIL_RADIANS / math.pi, pupil), (PUPIL_RADIANS / math.pi + 0.01, iris),

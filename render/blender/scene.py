@@ -8,6 +8,7 @@ the apex mesh in 'beauty' only. Both land in multilayer EXR files read back with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 import time
@@ -19,13 +20,14 @@ import numpy as np
 from mathutils import Matrix
 
 from ..camera import look_at
-from ..scene_spec import SceneSpec
+from ..scene_spec import SceneSpec, SkinMaps
 from . import materials as mats
 
 MAX_LIGHTS = 8
 MAX_BOUNCES = {"max_bounces": 6, "diffuse_bounces": 2, "glossy_bounces": 2, "transmission_bounces": 6,
                "transparent_max_bounces": 6, "volume_bounces": 0}
 GPU_BACKENDS = ("CUDA", "OPTIX")
+SKIN_MAPS = ("albedo", "height", "roughness")
 
 
 def blender_version() -> str:
@@ -127,7 +129,10 @@ class BlenderScene:
         self.n_vertices = int(eye_angle.shape[0])
         self.texture_image = bpy.data.images.new("texture", 4, 4)
         self.texture_path = ""
-        skin, self.skin_nodes = mats.skin_material(self.texture_image)
+        self.maps = {name: bpy.data.images.new(f"skin_{name}", 4, 4, float_buffer=True) for name in SKIN_MAPS}
+        for name in ("height", "roughness"):
+            self.maps[name].colorspace_settings.name = "Non-Color"
+        skin, self.skin_nodes = mats.skin_material(self.texture_image, self.maps)
         eye, self.eye_nodes = mats.eye_material()
         self.head = self._mesh_object("head", np.zeros((self.n_vertices, 3)), faces, [skin, eye], eye_faces.astype(np.int32))
         if uv is not None:
@@ -158,7 +163,7 @@ class BlenderScene:
             mesh.materials.append(m)
         mesh.polygons.foreach_set("material_index", material_index)
         mesh.shade_smooth()
-        for attr in mats.TARGET_ATTRIBUTES:
+        for attr in (*mats.TARGET_ATTRIBUTES, mats.REST_ATTRIBUTE):
             mesh.attributes.new(attr, "FLOAT_VECTOR", "POINT")
         mesh.update()
         obj = bpy.data.objects.new(name, mesh)
@@ -169,9 +174,10 @@ class BlenderScene:
     def _set_geometry(obj, positions: np.ndarray, facial: np.ndarray | None = None, head: np.ndarray | None = None) -> None:
         mesh = obj.data
         mesh.vertices.foreach_set("co", np.asarray(positions, np.float32).ravel())
-        if facial is not None:
+        if facial is not None:  # the onset state: it is also the rest position textures hang on
             mesh.attributes["facial_target"].data.foreach_set("vector", np.asarray(facial, np.float32).ravel())
             mesh.attributes["head_target"].data.foreach_set("vector", np.asarray(head, np.float32).ravel())
+            mesh.attributes[mats.REST_ATTRIBUTE].data.foreach_set("vector", np.asarray(positions, np.float32).ravel())
         mesh.update()
 
     def _apply_scene(self, spec: SceneSpec) -> None:
@@ -209,6 +215,24 @@ class BlenderScene:
             if lo - 1e-4 <= stop.position <= hi + 1e-4:
                 stop.color = (*spec.iris_color, 1.0)
 
+    def _set_maps(self, maps: SkinMaps | None) -> None:
+        """Upload a sample's painted maps (Blender images start at the bottom row)."""
+        use = 1.0 if maps is not None else 0.0
+        for key in ("use_maps", "use_map_roughness", "bump"):
+            self.skin_nodes[key].default_value = use
+        if maps is None:
+            return
+        size = maps.size
+        for name in SKIN_MAPS:
+            image = self.maps[name]
+            if tuple(image.size) != (size, size):
+                image.scale(size, size)
+            data = getattr(maps, name)
+            rgba = np.ones((size, size, 4), np.float32)
+            rgba[..., :3] = data[..., None] if data.ndim == 2 else data
+            image.pixels.foreach_set(np.ascontiguousarray(rgba[::-1]).ravel())
+            image.update()
+
     def _set_texture(self, path: str) -> None:
         self.skin_nodes["use_texture"].default_value = 1.0 if path else 0.0
         if path and path != self.texture_path:
@@ -233,12 +257,15 @@ class BlenderScene:
             path.unlink(missing_ok=True)
 
     def render_pair(self, spec: SceneSpec, onset: np.ndarray, apex: np.ndarray, head: np.ndarray,
-                    glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> PairRender:
+                    glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                    maps: SkinMaps | None = None) -> PairRender:
         """onset / apex / head: (V, 3) vertices of the three states; glasses: the glasses'
-        (G, 3) positions as (onset, head, apex), or None for a sample without glasses."""
+        (G, 3) positions as (onset, head, apex), or None for a sample without glasses; maps:
+        the identity's painted skin (None: plain skin or the scene's texture file)."""
         timings = {}
         t = time.perf_counter()
-        self._apply_scene(spec)
+        self._apply_scene(spec if maps is None else dataclasses.replace(spec, texture=""))  # maps hold any texture
+        self._set_maps(maps)
         self._set_geometry(self.head, onset, apex, head)
         if self.glasses is not None:
             self.glasses.hide_render = glasses is None
@@ -264,6 +291,7 @@ class BlenderScene:
     def render_beauty_only(self, spec: SceneSpec, vertices: np.ndarray) -> float:
         """Seconds for one beauty render of `vertices` (for benchmarks: the irreducible cost)."""
         self._apply_scene(spec)
+        self._set_maps(None)
         self._set_geometry(self.head, vertices)
         if self.glasses is not None:
             self.glasses.hide_render = True

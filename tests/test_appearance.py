@@ -1,0 +1,176 @@
+"""Human appearance painted in UV space: seeded and recorded, placed by the landmarks, independent
+of the UV layout, a hair cap that never touches the face, and bad input named in one line."""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.appearance.identity import AppearanceProfile, Identity, sample_identity
+from pipeline.appearance.library import TextureError, list_textures, load_texture
+from pipeline.appearance.paint import hair_coverage, paint, vertex_hair_thickness
+from pipeline.synthesis.distributions import RecipeError
+from pipeline.synthesis.recipe import load_recipe, parse_recipe
+
+SKIN = np.array([0.5, 0.33, 0.25])
+SIZE = 256
+
+
+@pytest.fixture(scope="module")
+def model(standin_model):
+    return standin_model
+
+
+@pytest.fixture(scope="module")
+def skin_faces(standin_assets):
+    from pipeline.synthesis.meshes import eye_regions
+
+    return ~eye_regions(standin_assets.weights, standin_assets.faces, standin_assets.v_template)[0]
+
+
+@pytest.fixture(scope="module")
+def layout(model, skin_faces):
+    from pipeline.synthesis.pair import neutral_layout
+
+    return neutral_layout(model, skin_faces, SIZE)
+
+
+def identity(k: int, **changes) -> Identity:
+    return dataclasses.replace(sample_identity(AppearanceProfile(), np.random.default_rng(k)), **changes)
+
+
+def texel_near(layout, point: np.ndarray) -> int:
+    """Index (into layout.points) of the texel nearest a face-frame point."""
+    return int(np.argmin(np.linalg.norm(layout.points - point, axis=1)))
+
+
+def test_same_seed_same_maps_and_the_record_replays(layout):
+    a = identity(3)
+    again = Identity(**a.to_json())  # what the scene JSON stores is enough to repaint
+    m1, m2 = paint(a, layout, SKIN), paint(again, layout, SKIN)
+    np.testing.assert_array_equal(m1.albedo, m2.albedo)
+    np.testing.assert_array_equal(m1.height, m2.height)
+    other = paint(identity(4), layout, SKIN)
+    assert np.abs(other.albedo - m1.albedo).mean() > 1e-3
+    assert m1.albedo.shape == (SIZE, SIZE, 3) and m1.albedo.dtype == np.float32
+    assert 0.0 <= m1.albedo.min() and m1.albedo.max() <= 1.0
+
+
+def test_features_sit_where_the_landmarks_put_them(layout):
+    """Brows hang under the brow landmarks, lips fill the mouth, lash lines darken the lids,
+    hair covers the crown, and the cheeks are plain skin."""
+    lm = layout.landmarks
+    person = identity(0, hair_style="short", hair_colour=(0.02, 0.015, 0.01), brow_colour=(0.02, 0.015, 0.01),
+                      brow_density=1.0, lip_colour=(0.5, 0.05, 0.05), lipstick=(0.5, 0.05, 0.05), stubble=0.0,
+                      freckles=0.0, makeup_blush=0.0, lash_darkness=0.9)
+    albedo = paint(person, layout, SKIN).albedo.reshape(-1, 3)[layout.texels]
+    brightness = albedo.mean(1)
+    cheek = brightness[texel_near(layout, 0.5 * (lm[41] + lm[48]))]
+    under_brow = brightness[texel_near(layout, lm[19] + np.array([0.0, -0.03, 0.0]))]
+    lash = brightness[texel_near(layout, 0.5 * (lm[37] + lm[38]))]
+    crown = brightness[texel_near(layout, np.array([0.0, lm[:, 1].max() + 0.7, layout.centre[2]]))]
+    lip = albedo[texel_near(layout, 0.5 * (lm[51] + lm[62]))]
+    assert under_brow < 0.5 * cheek and lash < 0.6 * cheek and crown < 0.3 * cheek
+    assert lip[0] > 2.0 * lip[1]  # red lips against skin of tone SKIN
+    assert cheek > 0.6 * SKIN.mean()
+
+
+def test_hair_and_its_cap_never_touch_the_face(layout, standin_assets):
+    """At the 68 landmarks there is no hair colour and no cap; eyeballs never move."""
+    from pipeline.synthesis.meshes import eye_regions
+
+    for k in range(20):
+        person = identity(k, hair_style="medium", hair_thickness=0.15)
+        assert hair_coverage(person, layout.landmarks[17:], layout).max() < 1e-3
+        lift = vertex_hair_thickness(person, layout)
+        eye_faces, _ = eye_regions(standin_assets.weights, standin_assets.faces, standin_assets.v_template)
+        assert lift[np.unique(standin_assets.faces[eye_faces])].max() == 0.0
+        assert lift.max() == pytest.approx(0.15 * layout.unit_m, rel=1e-6)  # the crown gets the full cap
+    assert vertex_hair_thickness(identity(0, hair_style="bald", hair_thickness=0.0), layout).max() == 0.0
+
+
+def test_painting_follows_the_surface_not_the_uv_layout(model, skin_faces, standin_assets):
+    """The same identity painted in a different UV layout (every island mirrored and moved) puts
+    the same colour at the same point of the face: the painter serves any model's UV space."""
+    from pipeline.appearance.layout import build_layout
+    from pipeline.synthesis.pair import neutral_layout
+
+    base = neutral_layout(model, skin_faces, SIZE)
+    uv, uv_faces = model.uv
+    moved = np.stack([1.0 - uv[:, 0], 0.5 + 0.5 * uv[:, 1]], 1)  # mirrored, squeezed into the top half
+    import torch
+
+    with torch.no_grad():
+        out = model(shape=torch.zeros(1, model.n_shape))
+    other = build_layout(out.vertices[0].double().numpy(), model.faces, moved, uv_faces,
+                         out.landmarks[0].double().numpy(), skin_faces, SIZE)
+    person = identity(5, freckles=0.0, stubble=0.0)  # texel-scale detail differs by layout; shapes must not
+    a = paint(person, base, SKIN).albedo.reshape(-1, 3)[base.texels]
+    b = paint(person, other, SKIN).albedo.reshape(-1, 3)[other.texels]
+    lm = base.landmarks
+    for point in (lm[19] + [0, -0.03, 0], 0.5 * (lm[51] + lm[62]), np.array([0.0, lm[:, 1].max() + 0.7, base.centre[2]])):
+        ca, cb = a[texel_near(base, point)], b[texel_near(other, point)]
+        assert np.abs(ca - cb).max() < 0.12, (point, ca, cb)
+
+
+def test_recipe_appearance_keys_are_checked(tmp_path):
+    text = load_recipe("smoke").text
+    assert load_recipe("smoke").render.appearance.texture_size == 256
+    assert load_recipe("meflow-v1").render.appearance == AppearanceProfile(texture_size=1024)  # the file spells out the defaults
+    for bad, words in (("texture_size = 16", "texture_size must be an integer >= 64"),
+                       ("hair_length = [0.5, 0.1]", "hair_length must be [low, high]"),
+                       ("stubble_probability = 1.5", "stubble_probability must be a number in [0.0, 1.0]"),
+                       ("hair_styles = ['mohawk']", "hair_styles must be a non-empty list from"),
+                       ("hair_colours = ['brown']", "hair_colours must hold colours like"),
+                       ("hair_colour = ['#000000']", "unknown key 'hair_colour'")):
+        with pytest.raises(RecipeError, match=re.escape(words)) as err:
+            parse_recipe(text.replace("texture_size = 256", bad), "smoke.toml")
+        assert "smoke.toml: [render.appearance]" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_texture_library_errors_name_the_folder_or_file(tmp_path):
+    with pytest.raises(TextureError, match="holds no PNG or JPEG images"):
+        list_textures(str(tmp_path))
+    with pytest.raises(TextureError, match="is not a folder"):
+        list_textures(str(tmp_path / "missing"))
+    Image.new("RGB", (64, 32)).save(tmp_path / "wide.png")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    Image.new("RGB", (64, 64), (200, 120, 90)).save(tmp_path / "a" / "texture.png") if (tmp_path / "a").mkdir() is None else None
+    assert list_textures(str(tmp_path)) == sorted(str(p) for p in (tmp_path / "a" / "texture.png", tmp_path / "broken.png", tmp_path / "wide.png"))
+    with pytest.raises(TextureError, match=r"wide.png is 64 x 32: UV textures must be square"):
+        load_texture(str(tmp_path / "wide.png"), 32)
+    with pytest.raises(TextureError, match=r"broken.png cannot be read"):
+        load_texture(str(tmp_path / "broken.png"), 32)
+    good = load_texture(str(tmp_path / "a" / "texture.png"), 32)
+    assert good.shape == (32, 32, 3) and np.allclose(good[0, 0], [0.578, 0.188, 0.100], atol=0.01)  # sRGB -> linear
+
+
+def test_library_texture_is_the_base_with_detail_on_top(layout):
+    base = np.zeros((SIZE, SIZE, 3))
+    base[..., 1] = 0.6  # a green face: nothing procedural would make it
+    person = identity(2, hair_style="short")
+    maps = paint(person, layout, SKIN, base).albedo.reshape(-1, 3)[layout.texels]
+    cheek = texel_near(layout, 0.5 * (layout.landmarks[41] + layout.landmarks[48]))
+    assert maps[cheek, 1] > 3 * maps[cheek, 0]  # the library's colour shows through
+    crown = texel_near(layout, np.array([0.0, layout.landmarks[:, 1].max() + 0.7, layout.centre[2]]))
+    assert maps[crown, 1] < 0.3  # hair painted over it
+
+
+def test_a_bad_library_texture_fails_its_sample_into_the_ledger(tmp_path, standin_assets, standin_dir):
+    """A recipe whose texture folder holds an unreadable file: the samples drawing it are recorded
+    with the file's name, the others build."""
+    from pipeline.build.builder import build
+
+    folder = tmp_path / "textures"
+    folder.mkdir()
+    (folder / "broken.png").write_bytes(b"not a png")
+    text = load_recipe("smoke").text.replace("texture_size = 256", f"texture_size = 64\ntexture_folder = '{folder}'\ntexture_probability = 0.5")
+    recipe = parse_recipe(text, "library.toml")
+    report = build(tmp_path / "data", recipe, standin_assets, standin_dir, shards=1, samples_per_shard=4, workers=1,
+                   echo=lambda _: None)
+    reasons = [f["reason"] for f in report.failures]
+    assert reasons and all("broken.png cannot be read" in r for r in reasons)
+    assert report.samples + len(reasons) == 4 and report.samples > 0
