@@ -35,7 +35,6 @@ from pipeline.fitting.detectors import MediapipeDetector, NoFaceError
 from pipeline.synthesis.recipe import load_recipe
 
 
-
 def dis_flow(onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
     """DIS (medium preset) flow between two RGB uint8 images, (H, W, 2)."""
     import cv2
@@ -136,7 +135,8 @@ def main() -> None:
     args = parser.parse_args()
     detector = MediapipeDetector()
     print(f"realism: {os.cpu_count()} cores, mediapipe face mesh -> iBUG-68, {args.samples} samples per recipe")
-    print(f"{'recipe':<28} {'detected':>8} {'NME med':>8} {'jaw':>6} {'brows':>6} {'nose':>6} {'eyes':>6} {'mouth':>6} {'DIS ratio':>9} {'s/pair':>7}")
+    header = ("recipe", "detected", "NME med", "jaw", "brows", "nose", "eyes", "mouth", "DIS ratio", "s/pair")
+    print(f"{header[0]:<28} " + " ".join(f"{h:>{max(6, len(h))}}" for h in header[1:]))
     rows, pictures = [], {}
     variants = {"on": [False], "off": [True], "both": [True, False]}[args.appearance]
     for name in args.recipes.split(","):

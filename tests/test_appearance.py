@@ -56,7 +56,7 @@ def test_same_seed_same_maps_and_the_record_replays(layout):
     other = paint(identity(4), layout, SKIN)
     assert np.abs(other.albedo - m1.albedo).mean() > 1e-3
     assert m1.albedo.shape == (SIZE, SIZE, 3) and m1.albedo.dtype == np.float32
-    assert 0.0 <= m1.albedo.min() and m1.albedo.max() <= 1.0
+    assert m1.albedo.min() >= 0.0 and m1.albedo.max() <= 1.0
 
 
 def test_features_sit_where_the_landmarks_put_them(layout):

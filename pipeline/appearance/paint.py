@@ -173,7 +173,8 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     height = -identity.pores * smoothstep(0.5, 1.8, pores)
     colour *= (1.0 - 0.06 * identity.pores * smoothstep(0.8, 2.0, pores))[:, None]
     brow_y = lm[17:27, 1].mean()
-    forehead = smoothstep(brow_y + 0.08, brow_y + 0.14, p[:, 1]) * smoothstep(brow_y + 0.45, brow_y + 0.3, p[:, 1]) * smoothstep(0.45, 0.25, np.abs(p[:, 0]))
+    forehead = (smoothstep(brow_y + 0.08, brow_y + 0.14, p[:, 1]) * smoothstep(brow_y + 0.45, brow_y + 0.3, p[:, 1])
+                * smoothstep(0.45, 0.25, np.abs(p[:, 0])))
     wobble = 0.02 * (fbm(p, 6.0, 2, seed + 17, nyq) - 0.5)
     phase = np.mod((p[:, 1] + wobble) / 0.055, 1.0)
     creases = np.exp(-0.5 * ((phase - 0.5) / 0.07) ** 2) * forehead

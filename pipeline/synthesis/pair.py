@@ -21,7 +21,6 @@ from ..appearance.identity import Identity, sample_identity
 from ..appearance.layout import TexelLayout, build_layout
 from ..appearance.library import list_textures, load_texture
 from ..appearance.paint import paint, vertex_hair_thickness
-
 from .face_params import FaceParams, emotion_face, random_face, three_states
 from .fitted_source import FitLibrary
 from .labels import sample_labels

@@ -306,8 +306,8 @@ def _appearance(ren: _Section) -> AppearanceProfile:
     if not isinstance(styles, list) or not styles or any(s not in HAIR_STYLES for s in styles):
         raise RecipeError(f"{table.file}: [render.appearance] hair_styles must be a non-empty list from {list(HAIR_STYLES)}, got {styles!r}")
     weights = table._get("hair_style_weights", list(d.hair_style_weights) if "hair_styles" not in table.data else [1.0] * len(styles))
-    if (not isinstance(weights, list) or len(weights) != len(styles) or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in weights)
-            or sum(weights) <= 0):
+    numbers = isinstance(weights, list) and all(not isinstance(w, bool) and isinstance(w, (int, float)) and w >= 0 for w in weights)
+    if not numbers or len(weights) != len(styles) or sum(weights) <= 0:
         raise RecipeError(f"{table.file}: [render.appearance] hair_style_weights must be {len(styles)} numbers >= 0 "
                           f"(one per hair style) with a positive sum, got {weights!r}")
     return AppearanceProfile(
