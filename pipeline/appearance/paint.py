@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flame_assets.standin.spec import smoothstep
 from render.scene_spec import SkinMaps
 
 from .identity import Identity
@@ -47,11 +48,6 @@ def polyline_distance(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray,
     k = dist.argmin(1)
     rows = np.arange(len(points))
     return dist[rows, k], starts[k] + s[rows, k] * lengths[k] / lengths.sum(), nearest[rows, k]
-
-
-def smoothstep(edge0, edge1, x):
-    t = np.clip((np.asarray(x, np.float64) - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
 
 
 def azimuth_deg(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
