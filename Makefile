@@ -19,7 +19,7 @@ MEDIAPIPE := mediapipe==0.10.21
 TRAIN_CHECK := build/train-check
 TRAIN_TORCH ?= 2.13.0
 
-.PHONY: setup lint test dataset train-check docs bench clean
+.PHONY: setup lint test dataset train-check docs bench clean dlib-check farm-check
 
 setup: $(STAMP)
 
@@ -40,8 +40,10 @@ test: lint
 # The main job: SHARDS shards of SAMPLES pairs of RECIPE into $(OUT) (the open stand-in head and
 # random identities unless FLAME files are configured), then verify them. Rerun to resume.
 #   make dataset SHARDS=64 SAMPLES=100 RECIPE=meflow-v1 CLUSTER=slurm
+#   make dataset RECIPE=affectnet-smoke   (photos -> fits -> shards on the package photos' AffectNet-shaped sample)
 dataset: setup
 	$(BIN)/meflow assets check
+	$(if $(filter affectnet-smoke,$(RECIPE)),$(BIN)/python -m pipeline.fitting.sample_photos --affectnet build/affectnet-sample)
 	$(BIN)/meflow dataset build --out $(OUT) --shards $(SHARDS) --samples $(SAMPLES) --recipe $(RECIPE) --workers $(WORKERS) --cluster $(CLUSTER)
 	$(BIN)/meflow dataset verify $(OUT)
 	$(BIN)/meflow dataset stats $(OUT) --out $(OUT)/stats
@@ -72,9 +74,31 @@ bench: setup
 	$(BIN)/python bench/render_pairs.py
 	$(BIN)/python bench/render_memory.py
 	$(BIN)/python bench/fit_throughput.py
+	$(BIN)/python bench/photos_to_shards.py   # AffectNet-shaped sample: fit on 1 and 2 workers, then the one command (~2 min)
 	$(BIN)/python bench/train_eval.py   # builds the CPU training data first (~40 min), then ~45 min
 	$(BIN)/python bench/instruct_emotions.py   # builds 200 labelled pairs first (~6 min), then ~30 s
 	$(BIN)/python bench/realism.py --picture docs/realism_side_by_side.png   # ~40 s per 512-px pair with mediapipe
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
+
+# The dlib landmark plug-in installed as the README says (`pip install "meflow[dlib]"`: dlib-bin and
+# face-recognition-models, a ~105 MB download, 100 MB of it the non-commercial 68-point model), in a
+# venv layered on .venv so that .venv, and with it `make test`, stays as `make setup` made it. Runs
+# the detector on the package photos against mediapipe, then `meflow fit --detector dlib` on them.
+# No pip of its own: a fresh 3.11 venv would bring setuptools 65, whose pkg_resources hides the bug.
+DLIB_CHECK := build/dlib-check
+dlib-check: setup
+	test -x $(DLIB_CHECK)/venv/bin/python || $(BIN)/python -m venv --without-pip $(DLIB_CHECK)/venv
+	$(BIN)/python -c "import sysconfig; print('import site; site.addsitedir(%r)' % sysconfig.get_paths()['purelib'])" \
+		> "$$($(DLIB_CHECK)/venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/meflow-env.pth"
+	$(DLIB_CHECK)/venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dlib]"
+	rm -rf $(DLIB_CHECK)/fit
+	$(DLIB_CHECK)/venv/bin/python tests/dlib_check.py --fit $(DLIB_CHECK)/fit
+
+# A real scheduler in the loop (needs root, takes minutes; not part of `make test`): a one-node SLURM
+# on this machine (cluster/slurm-local/start.sh), `meflow dataset build --cluster cluster/slurm-local.yaml`
+# submitting its workers as SLURM jobs, one job scancelled mid-shard, then the same bytes as a
+# LocalCluster build. SLURM is stopped again if this started it.
+farm-check: setup
+	$(BIN)/python cluster/slurm-local/farm_check.py

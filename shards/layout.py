@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .integrity import shard_structure_problem
 from .reader import ShardReader
 from .schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION
 from .writer import PARTIAL_MARK, read_checkpoint, write_json_atomic
@@ -61,6 +62,15 @@ class DatasetDir:
             if p.name.startswith("shard-") and p.name.endswith(".zarr") and PARTIAL_MARK not in p.name:
                 out.append(int(p.name[len("shard-"):-len(".zarr")]))
         return sorted(out)
+
+    def torn_shards(self) -> dict[int, str]:
+        """{shard: what is wrong} for shards under their final name that are not whole."""
+        problems = {s: shard_structure_problem(self.shard_path(s)) for s in self.complete_shards()}
+        return {s: p for s, p in problems.items() if p is not None}
+
+    def remove_shard(self, s: int) -> None:
+        """Delete shard s's final folder (a torn shard, before it is rendered again)."""
+        shutil.rmtree(self.shard_path(s))
 
     def partials(self, s: int | None = None) -> list[Path]:
         """Half-written shard folders (of shard s, or all)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from .integrity import shard_structure_problem
 from .schema import BLOCK, FIELD_BY_NAME, FIELDS, SCHEMA_VERSION, sample_checksum
 
 PARTIAL_MARK = ".partial-"
@@ -42,6 +43,10 @@ def read_checkpoint(partial: Path) -> dict | None:
     if attrs.get("next_index") is None:
         return None
     return {"count": attrs["count"], "next_index": attrs["next_index"], "failures": attrs.get("failures", [])}
+
+
+class TornShardError(RuntimeError):
+    """A partial shard lost files while it was written (another process deleted them)."""
 
 
 class ShardWriter:
@@ -111,10 +116,16 @@ class ShardWriter:
         self.buffer = []
 
     def finish(self) -> Path:
-        """Flush, record count and failures, and rename into place. If another attempt already
-        finished this shard (a retried task), keep that one: shards are deterministic."""
+        """Flush, record count and failures, check the folder is whole, and rename it into place.
+        A complete shard is never replaced: if another attempt already finished this shard (a
+        retried task), that one is kept (shards are deterministic). A partial that lost files
+        under this writer is never published: TornShardError, and the task's retry redoes it."""
         self._flush()
         self.group.attrs.update({"count": self.count, "failures": self.failures, "next_index": None})
+        problem = shard_structure_problem(self.partial)
+        if problem is not None:
+            raise TornShardError(f"{self.partial.name}: {problem} after writing; another process changed this "
+                                 "shard's folder (two builds of one dataset?): the shard is not published")
         try:
             self.partial.rename(self.final)
         except OSError:

@@ -17,6 +17,7 @@ import pytest
 from cli_helpers import TIMEOUT_S, assert_one_line_error, meflow
 
 from shards.layout import DatasetDir
+from shards.lock import LOCK_FILE
 from shards.schema import FIELDS
 from shards.writer import partial_owner
 
@@ -118,6 +119,29 @@ def test_kill_9_then_rerun_finishes_identically(one_worker, tmp_path):
     assert meflow("dataset", "verify", str(out)).returncode == 0
 
 
+def test_two_builds_of_one_folder_never_tear_it(one_worker, tmp_path):
+    """A double submit: the second build stops in one line while the first holds the folder, a
+    third waits (--wait) and then finds it complete; a shard torn afterwards is rendered again."""
+    out = tmp_path / "raced"
+    first = start_build(out, 1, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: (out / ".writer.lock").exists() and (out / "dataset.json").exists())
+    second = build(out, "--workers", "1")
+    assert_one_line_error(second, "another meflow dataset build is writing", "--wait")
+    waiting = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "dataset", "build", "--out", str(out), "--shards",
+                                str(SHARDS), "--samples", str(PER_SHARD), "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = first.communicate(timeout=TIMEOUT_S)
+    assert first.returncode == 0, err
+    third, _ = waiting.communicate(timeout=TIMEOUT_S)
+    assert waiting.returncode == 0 and "waiting for it to end" in third and f"all {SHARDS} shards are complete" in third
+    assert_same_dataset(one_worker, out)
+
+    (DatasetDir(out).shard_path(1) / "flow_facial" / "zarr.json").unlink()  # torn under its final name
+    result = build(out, "--workers", "1")
+    assert result.returncode == 0 and "shard 1 is torn (missing arrays ['flow_facial'])" in result.stdout, result.stdout
+    assert_same_dataset(one_worker, out)
+    assert meflow("dataset", "verify", str(out)).returncode == 0
+
+
 def test_a_killed_worker_costs_only_its_shard(one_worker, tmp_path):
     """SIGKILL the render worker that is writing a shard: the shard is restarted (Dask retries its
     task), the build completes and equals an uninterrupted one."""
@@ -171,9 +195,12 @@ def test_failures_go_to_the_ledger_and_the_run_goes_on(tmp_path):
 
 
 def test_bad_requests_fail_in_one_line_and_lose_nothing(one_worker, tmp_path):
-    before = {p: p.stat().st_mtime_ns for p in one_worker.rglob("*")}
+    def data_files() -> dict:  # everything but the writer lock, which records its last holder
+        return {p: p.stat().st_mtime_ns for p in one_worker.rglob("*") if p.name != LOCK_FILE}
+
+    before = data_files()
     assert_one_line_error(build(one_worker, "--recipe", "meflow-v1"), "another recipe ('smoke')", "choose a new --out")
-    assert {p: p.stat().st_mtime_ns for p in one_worker.rglob("*")} == before
+    assert data_files() == before
     assert_one_line_error(build(Path("/proc/meflow-dataset")), "choose a writable --out")
     assert_one_line_error(build(tmp_path / "x", "--cluster", "tcp://127.0.0.1:9"), "cannot reach the scheduler at tcp://127.0.0.1:9")
     assert_one_line_error(build(tmp_path / "y", "--cluster", "slurmm"), "no cluster settings", "use local, slurm, kubernetes")
@@ -237,3 +264,27 @@ def test_cluster_settings_build_real_cluster_objects():
     worker = spec["spec"]["worker"]["spec"]["containers"][0]
     assert worker["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert "--lifetime" in worker["args"] and "55m" in worker["args"]
+
+
+def test_a_full_disk_stops_in_one_line_and_the_rerun_finishes(one_worker, tmp_path):
+    """A small tmpfs fills up mid-build: one line, the finished shards and checkpoints stay, and
+    the same command after freeing space finishes the same dataset. Needs root (mount)."""
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        out = disk / "ds"
+        full = build(out, "--workers", "1")
+        errors = [line for line in full.stderr.splitlines() if "error" in line.lower()]  # progress lines precede it
+        assert full.returncode == 2 and "Traceback" not in full.stderr and len(errors) == 1, full.stderr
+        assert errors[0].startswith("error: the disk is full writing shards into") and "rerun the same command" in errors[0]
+        kept = DatasetDir(out).complete_shards()
+        assert len(kept) < SHARDS
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        rerun = build(out, "--workers", "1")
+        assert rerun.returncode == 0, rerun.stderr
+        assert f"({len(kept)} were done)" in rerun.stdout
+        assert_same_dataset(one_worker, out)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

@@ -112,3 +112,20 @@ def test_a_renamed_recipe_with_a_new_schedule_draws_the_same_identities(standin_
         assert a.source_id == b.source_id == f"random:{smoke.seed}:{k}"  # so the split puts it on one side
     other_seed = parse_recipe(_mutate(smoke.text, "seed = 7", "seed = 8"), "other.toml")
     assert plan_sample(other_seed, 0, standin_model).source_id != plan_sample(smoke, 0, standin_model).source_id
+
+
+def test_photo_sources_parse_with_fitting_defaults_and_name_bad_keys():
+    v1 = load_recipe("affectnet-v1")
+    assert v1.source.uses_fits and v1.source.photos.kind == "affectnet" and v1.source.photos.batch == 16
+    assert (v1.render.width, v1.schedule) == (512, load_recipe("meflow-v1").schedule)  # the paper's schedule at 512
+    text = load_recipe("affectnet-smoke").text
+    start, end = text.index("[source]"), text.index("[schedule]")
+    folder = parse_recipe(text[:start] + '[source]\nkind = "images"\nimages = "photos/"\n\n' + text[end:])
+    assert folder.source.photos.images == "photos/" and folder.source.photos.detector == "mediapipe"
+    assert folder.source.photos.max_nme == 0.08 and not load_recipe("smoke").source.uses_fits
+    for source, message in (('kind = "images"', "missing 'images'"), ('kind = "affectnet"', "missing 'csv'"),
+                            ('kind = "images"\nimages = "p"\ncsvv = "x"', "unknown key 'csvv'"),
+                            ('kind = "images"\nimages = "p"\ndetector = "openface"', "detector must be one of"),
+                            ('kind = "images"\nimages = "p"\nbatch = 0', "batch must be")):
+        with pytest.raises(RecipeError, match=message):
+            parse_recipe(text[:start] + f"[source]\n{source}\n\n" + text[end:], "r.toml")

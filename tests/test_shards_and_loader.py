@@ -3,6 +3,10 @@ identity-disjoint splits and shard-aware, seeded per-epoch orders."""
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,11 +16,12 @@ from shard_fixtures import SIZE, synthetic_sample, write_dataset
 from torch.utils.data import DataLoader, get_worker_info
 
 from shards.layout import DatasetDir, DatasetError, check_compatible
+from shards.lock import FolderBusy, FolderLock
 from shards.reader import ShardReader
 from shards.schema import BLOCK, FIELDS, sample_checksum
 from shards.splits import SplitRule
 from shards.verify import verify_dataset
-from shards.writer import ShardWriter
+from shards.writer import ShardWriter, TornShardError
 from training.shard_dataset import ShardDataset, ShardEpochSampler, ShardStream, epoch_assignment
 
 
@@ -162,6 +167,41 @@ def test_a_crashed_writer_is_resumed_from_its_checkpoint(tmp_path):
     a, b = ShardReader(straight.shard_path(0)), ShardReader(layout.shard_path(0))
     for f in FIELDS:
         np.testing.assert_array_equal(a.column(f.name), b.column(f.name), err_msg=f.name)
+
+
+def test_a_shard_torn_while_written_is_never_published_and_a_complete_one_never_replaced(tmp_path):
+    layout = write_dataset(tmp_path / "d", shards=1, per_shard=3)
+    complete = sorted(p.name for p in layout.shard_path(0).rglob("*"))
+    second = ShardWriter(layout.shard_path(0), 3, SIZE, SIZE, {"shard": 0})  # a second attempt of a finished shard
+    for k in range(3):
+        second.append(synthetic_sample(k, k), k)
+    second.finish()
+    assert sorted(p.name for p in layout.shard_path(0).rglob("*")) == complete and not layout.partials()
+    assert layout.torn_shards() == {}
+
+    torn = ShardWriter(tmp_path / "t" / "shard-00000.zarr", 3, SIZE, SIZE, {"shard": 0})
+    for k in range(3):
+        torn.append(synthetic_sample(k, k), k)
+    shutil.rmtree(torn.partial / "scene")  # what a second build's clean-up did to a live writer
+    with pytest.raises(TornShardError, match="missing arrays \\['scene'\\]"):
+        torn.finish()
+    assert not (tmp_path / "t" / "shard-00000.zarr").exists()
+
+    (layout.shard_path(0) / "apex" / "zarr.json").unlink()
+    assert layout.torn_shards() == {0: "missing arrays ['apex']"}
+
+
+def test_one_writer_per_folder_and_the_lock_dies_with_its_holder(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from shards.lock import FolderLock; "
+                               "lock = FolderLock(sys.argv[1], what='test build'); lock.acquire(); print('held', flush=True); time.sleep(60)",
+                               str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(FolderBusy, match=f"another test build is writing {tmp_path} \\(process {holder.pid} on .*--wait"):
+        FolderLock(tmp_path).acquire()
+    holder.kill()  # SIGKILL: no clean-up runs, the kernel drops the lock
+    holder.wait()
+    with FolderLock(tmp_path, what="next build") as lock:
+        assert lock.holder()["pid"] == os.getpid()
 
 
 def legacy_is_test(source_id: str) -> bool:

@@ -2,7 +2,8 @@
 atomic shards, resumable after any kill, a failure ledger instead of a crash."""
 from __future__ import annotations
 
-import sys
+import errno
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,14 +13,21 @@ from distributed import WorkerPlugin, as_completed, get_worker
 
 from flame_assets.assets import FlameAssets
 from shards.layout import DatasetDir, DatasetError, check_compatible
+from shards.lock import FolderLock
 from shards.schema import SCHEMA_VERSION
 from shards.splits import SplitRule
 from shards.writer import ShardWriter
 
 from ..synthesis.recipe import Recipe
+from .progress import progress, progress_end
 
 PLUGIN_NAME = "meflow-render-worker"
 TASK_RETRIES = 2  # a shard whose worker died is re-run this many times elsewhere
+KEPT_METADATA = ("blender_version", "fits")  # recorded by a build's stages; a rerun keeps them
+
+
+class BuildDiskFull(OSError):
+    """The disk filled up while shards were written."""
 
 
 class RenderPlugin(WorkerPlugin):
@@ -28,20 +36,23 @@ class RenderPlugin(WorkerPlugin):
 
     name = PLUGIN_NAME
 
-    def __init__(self, recipe_text: str, recipe_file: str, assets_dir: str, threads: int, device: str | None) -> None:
+    def __init__(self, recipe_text: str, recipe_file: str, assets_dir: str, threads: int, device: str | None,
+                 fits: str = "") -> None:
         self.recipe_text, self.recipe_file, self.assets_dir = recipe_text, recipe_file, assets_dir
-        self.threads, self.device = threads, device
+        self.threads, self.device, self.fits = threads, device, fits
         self.worker = None
 
     def setup(self, worker) -> None:
         from flame_assets.assets import load_assets
 
         from ..synthesis.pair import RenderWorker
-        from ..synthesis.recipe import parse_recipe, with_device
+        from ..synthesis.recipe import parse_recipe, with_device, with_fits
 
         recipe = parse_recipe(self.recipe_text, self.recipe_file)
         if self.device:
             recipe = with_device(recipe, self.device)
+        if self.fits:  # a photo source: the fit folder this build made
+            recipe = with_fits(recipe, self.fits)
         self.worker = RenderWorker(recipe, load_assets(Path(self.assets_dir)), threads=self.threads or None)
 
 
@@ -75,6 +86,10 @@ def render_shard(root: str, shard: int, samples_per_shard: int, shard_attrs: dic
             render_s += result.timings["render_onset_and_data"] + result.timings["render_apex"]
             writer.append(sample_record(result), k)
         writer.finish()
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            writer.abort()
+        raise  # a full disk keeps the checkpoint: the rerun after freeing space goes on from it
     except Exception:
         writer.abort()  # a failure of the shard itself; a killed worker keeps its checkpoint
         raise
@@ -94,16 +109,7 @@ class BuildReport:
     task_seconds: float = 0.0  # inside shard tasks (rendering plus per-sample work)
     resumed_samples: int = 0  # kept from checkpoints of interrupted shards
     restarted_shards: int = 0  # shards whose earlier attempt was interrupted (a worker died, or the build)
-
-
-def _progress(done: int, total: int, samples: int, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    eta = elapsed / done * (total - done) if done else float("nan")
-    eta_text = "--:--" if eta != eta else f"{int(eta) // 60:02d}:{int(eta) % 60:02d}"
-    bar = "#" * int(30 * done / max(total, 1))
-    sys.stderr.write(f"\r[{bar:<30}] {done}/{total} shards, {samples} samples, "
-                     f"{int(elapsed) // 60:02d}:{int(elapsed) % 60:02d} elapsed, ETA {eta_text}")
-    sys.stderr.flush()
+    fit_seconds: float = 0.0  # fitting the recipe's photos (photo sources), part of `seconds`
 
 
 def dataset_metadata(recipe: Recipe, assets: FlameAssets, samples_per_shard: int, shards: int) -> dict:
@@ -120,19 +126,23 @@ def dataset_metadata(recipe: Recipe, assets: FlameAssets, samples_per_shard: int
     }
 
 
-def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int,
-            samples_per_shard: int) -> tuple[DatasetDir, list[int], int, set[int]]:
-    """Check or create the dataset folder; return it, the shards still to render, how many were
-    complete already, and the shards an earlier build left unfinished (their partial folders).
-    Raises DatasetError when the folder holds another dataset."""
-    layout = DatasetDir(out)
+def check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
+        probe = out / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:
         raise DatasetError(f"cannot write to {out} ({err.strerror}): choose a writable --out") from None
+
+
+def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int, samples_per_shard: int,
+            echo: Callable[[str], object] = print) -> tuple[DatasetDir, list[int], int, set[int]]:
+    """Check or create the dataset folder (the caller holds its writer lock); return it, the
+    shards still to render, how many were complete already, and the shards an earlier build left
+    unfinished (their partial folders). A shard that is torn (not whole under its final name) is
+    deleted and rendered again. Raises DatasetError when the folder holds another dataset."""
+    layout = DatasetDir(out)
     wanted = dataset_metadata(recipe, assets, samples_per_shard, shards)
     if layout.exists():
         existing = layout.metadata()
@@ -140,7 +150,11 @@ def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int,
         wanted["shards"] = max(shards, existing.get("shards", 0))
         wanted["code_version"] = existing.get("code_version")  # shards record their own
         wanted["split"] = SplitRule.from_metadata(existing).to_json()  # a dataset keeps its split
+        wanted.update({key: existing[key] for key in KEPT_METADATA if key in existing})
     layout.write_metadata(wanted)
+    for s, problem in layout.torn_shards().items():
+        echo(f"shard {s} is torn ({problem}): rendering it again")
+        layout.remove_shard(s)
     done = set(layout.complete_shards())
     todo = [s for s in range(shards) if s not in done]
     interrupted = {s for s in todo if layout.partials(s)}
@@ -149,12 +163,22 @@ def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int,
 
 
 def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shards: int, samples_per_shard: int,
-          workers: int, cluster: str = "local", echo: Callable[[str], object] = print) -> BuildReport:
+          workers: int, cluster: str = "local", echo: Callable[[str], object] = print, wait: bool = False) -> BuildReport:
+    """Build (or finish) the dataset in `out`, holding its writer lock throughout: a second
+    build of the same folder stops in one line (FolderBusy), or waits with `wait`."""
+    check_writable(out)
+    with FolderLock(out, what="meflow dataset build", wait=wait, on_wait=echo):
+        return _build(out, recipe, assets, assets_dir, shards, samples_per_shard, workers, cluster, echo)
+
+
+def _build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shards: int, samples_per_shard: int,
+           workers: int, cluster: str, echo: Callable[[str], object]) -> BuildReport:
     from .cluster import connect
+    from .photo_stage import fit_stage
     from .provenance import code_version
 
     t0 = time.perf_counter()
-    layout, todo, done_before, interrupted = prepare(out, recipe, assets, shards, samples_per_shard)
+    layout, todo, done_before, interrupted = prepare(out, recipe, assets, shards, samples_per_shard, echo)
     if not todo:
         echo(f"{out}: all {shards} shards are complete")
         return BuildReport(shards, done_before, 0, 0, [], 0.0, 0.0)
@@ -162,9 +186,16 @@ def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shar
     try:
         client = handle.client
         echo(f"dashboard: {client.dashboard_link}")
+        fit_seconds = 0.0
+        if recipe.source.photos is not None:
+            started = time.perf_counter()
+            recipe = fit_stage(client, layout, recipe, assets, assets_dir, handle.threads_per_worker,
+                               rendered_before=bool(layout.complete_shards() or layout.partials()), echo=echo)
+            fit_seconds = time.perf_counter() - started
         echo(f"rendering {len(todo)} of {shards} shards ({samples_per_shard} samples each) on "
              f"{len(client.scheduler_info()['workers']) or 'pending'} workers")
-        plugin = RenderPlugin(recipe.text, recipe.path, str(assets_dir), handle.threads_per_worker, handle.render_device)
+        plugin = RenderPlugin(recipe.text, recipe.path, str(assets_dir), handle.threads_per_worker, handle.render_device,
+                              recipe.source.fits if recipe.source.photos is not None else "")
         client.register_plugin(plugin)
         blender = client.run(lambda: __import__("render.blender.scene", fromlist=["x"]).blender_version())
         blender_version = next(iter(blender.values()), "unknown")
@@ -178,16 +209,24 @@ def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shar
         totals = {"samples": 0, "render_seconds": 0.0, "seconds": 0.0, "resumed": 0}
         failures, restarted = [], set(interrupted)
         started = time.perf_counter()
-        _progress(0, len(todo), 0, started)
-        for finished, future in enumerate(as_completed(futures), start=1):
-            summary = future.result()
-            totals = {key: value + summary[key] for key, value in totals.items()}
-            failures += summary["failures"]
-            if summary["restarted"]:
-                restarted.add(summary["shard"])
-            _progress(finished, len(todo), totals["samples"], started)
-        sys.stderr.write("\n")
+        progress(0, len(todo), "shards", "0 samples", started)
+        try:
+            for finished, future in enumerate(as_completed(futures), start=1):
+                try:
+                    summary = future.result()
+                except OSError as err:
+                    if err.errno == errno.ENOSPC:
+                        raise BuildDiskFull(f"the disk is full writing shards into {out}: free space and rerun the same "
+                                            "command (finished shards and checkpoints are kept)") from None
+                    raise
+                totals = {key: value + summary[key] for key, value in totals.items()}
+                failures += summary["failures"]
+                if summary["restarted"]:
+                    restarted.add(summary["shard"])
+                progress(finished, len(todo), "shards", f"{totals['samples']} samples", started)
+        finally:
+            progress_end()
     finally:
         handle.close()
     return BuildReport(shards, done_before, len(todo), totals["samples"], failures, time.perf_counter() - t0,
-                       totals["render_seconds"], totals["seconds"], totals["resumed"], len(restarted))
+                       totals["render_seconds"], totals["seconds"], totals["resumed"], len(restarted), fit_seconds)

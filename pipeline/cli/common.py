@@ -11,7 +11,7 @@ import typer
 # installed only the train group why a command cannot run there.
 EXTRA_MODULES = {
     "render": ("bpy", "OpenEXR", "torch", "smplx", "scipy", "cv2", "trimesh", "matplotlib", "distributed", "yaml"),
-    "fit": ("torch", "smplx", "scipy", "cv2", "PIL", "pyrender", "matplotlib"),
+    "fit": ("torch", "smplx", "scipy", "cv2", "PIL", "pyrender", "matplotlib", "distributed", "yaml"),
     "train": ("torch", "matplotlib", "cv2"),
     "raft": ("torchvision",),
     "dav2": ("transformers",),

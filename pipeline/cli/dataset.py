@@ -22,17 +22,24 @@ def build(
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes of a local cluster."),
     cluster: str = typer.Option("local", "--cluster", help="local, slurm, kubernetes, a settings .yaml, or tcp://HOST:PORT."),
     assets_dir: Path | None = typer.Option(None, "--assets", help="FLAME folder (default: configured, else the stand-in)."),
+    wait: bool = typer.Option(False, "--wait", help="If another build writes --out, wait for it instead of stopping."),
 ) -> None:
-    """Render SHARDS x SAMPLES pairs into Zarr shards. Rerun the same command after any
-    interruption: it finishes only what is missing."""
+    """Render SHARDS x SAMPLES pairs into Zarr shards (fitting the recipe's photos first when its
+    source names photos). Rerun the same command after any interruption: it finishes only what
+    is missing. One build per folder at a time."""
     require_extra("dataset build", "render")
     from flame_assets.assets import load_assets
     from flame_assets.config import resolve_assets_dir
     from flame_assets.errors import AssetError
     from shards.layout import DatasetError
+    from shards.lock import FolderBusy
 
+    from ..build.builder import BuildDiskFull
     from ..build.builder import build as run_build
     from ..build.cluster import ClusterError
+    from ..fitting.detectors import PluginMissing
+    from ..fitting.distributed import FitDiskFull
+    from ..fitting.sources import FitSourceError
     from ..synthesis.distributions import RecipeError
     from ..synthesis.recipe import load_recipe
 
@@ -40,17 +47,19 @@ def build(
         rec = load_recipe(recipe)
         folder, _ = resolve_assets_dir(assets_dir)
         assets = load_assets(folder)
-        report = run_build(out, rec, assets, folder, shards, samples, workers, cluster, echo=typer.echo)
-    except (RecipeError, AssetError, DatasetError, ClusterError) as err:
+        report = run_build(out, rec, assets, folder, shards, samples, workers, cluster, echo=typer.echo, wait=wait)
+    except (RecipeError, AssetError, DatasetError, ClusterError, FolderBusy, FitSourceError, PluginMissing,
+            FitDiskFull, BuildDiskFull) as err:
         fail(str(err))
     if report.shards_rendered:
         per_sample = report.seconds / max(report.samples, 1)
         resumed = f", {report.resumed_samples} resumed from checkpoints" if report.resumed_samples else ""
         if report.restarted_shards:
             resumed += f", {report.restarted_shards} shard(s) restarted after an interrupted attempt"
+        fitting = f", fitting {report.fit_seconds:.0f} s of it" if report.fit_seconds else ""
         typer.echo(f"{out}: {report.shards_rendered} shards rendered ({report.shards_done_before} were done), "
                    f"{report.samples} samples{resumed}, {len(report.failures)} failed, {report.seconds:.0f} s "
-                   f"({per_sample:.2f} s/sample)")
+                   f"({per_sample:.2f} s/sample{fitting})")
     for f in report.failures:
         typer.echo(f"  failed sample {f['index']} at {f['stage']}: {f['reason']}", err=True)
 
@@ -104,8 +113,13 @@ def info(folder: Path = typer.Argument(..., help="Dataset folder."),
         "blender_version": meta.get("blender_version", "?"),
         "split": f"{split.test_fraction:g} of source identities in test (salt {split.salt!r})",
     }
+    fits = meta.get("fits")
+    if fits:  # a photo source: what the build's fitting stage made of the photos
+        reasons = ", ".join(f"{n} {kind}" for kind, n in fits["failure_reasons"].items())
+        summary["photos"] = (f"{fits['items']} in {fits['folder']}/: {fits['ok']} fitted, {fits['rejected']} rejected, "
+                             f"{fits['failed']} failed" + (f" ({reasons})" if reasons else ""))
     if as_json:
-        typer.echo(json.dumps({**summary, "split": split.to_json(), "in_progress": in_progress,
+        typer.echo(json.dumps({**summary, "split": split.to_json(), "in_progress": in_progress, "fits": fits,
                                "recipe_text": meta["recipe"]["text"], "failures": failures}, indent=1))
         return
     for key, value in summary.items():

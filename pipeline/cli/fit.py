@@ -1,4 +1,5 @@
-"""`meflow fit INPUT --out DIR`: FLAME parameters, camera, UV texture and a diagnostic per photo."""
+"""`meflow fit INPUT --out DIR`: FLAME parameters, camera, UV texture and a diagnostic per photo,
+fitted in batches on a Dask cluster (local worker processes by default)."""
 from __future__ import annotations
 
 import json
@@ -19,7 +20,10 @@ def fit(
     image_root: Path = typer.Option(None, help="AffectNet: folder the CSV's subDirectory_filePath is relative to "
                                                "(default: the CSV's folder). Encoder parameters: folder of the photos."),
     assets: Path = typer.Option(None, help="FLAME assets folder (default: configured, else the stand-in head)."),
-    batch_size: int = typer.Option(8, min=1, help="Photos fitted together."),
+    batch: int = typer.Option(8, "--batch", "--batch-size", min=1, help="Photos fitted together (one Dask task)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes of a local cluster."),
+    cluster: str = typer.Option("local", "--cluster", help="local, slurm, kubernetes, a settings .yaml, or tcp://HOST:PORT."),
+    wait: bool = typer.Option(False, "--wait", help="If another run writes --out, wait for it instead of stopping."),
     max_nme: float = typer.Option(FitConfig.max_nme, help="Fits with a larger normalised mean error are rejected."),
     iterations: int = typer.Option(FitConfig.full_iterations, min=1, help="Optimiser steps of the full fit."),
     texture_size: int = typer.Option(512, min=64, max=4096, help="UV texture side in pixels."),
@@ -28,32 +32,24 @@ def fit(
     limit: int = typer.Option(0, min=0, help="Fit only the first N items (0: all)."),
     diagnostics: bool = typer.Option(True, help="Write diagnostic.png per photo."),
 ) -> None:
+    """Fit every photo (or parameter file) of INPUT; rerun the same command after any
+    interruption: finished items are skipped, failed ones tried again."""
     require_extra("fit", "fit")
     from flame_assets.assets import load_assets
     from flame_assets.config import resolve_assets_dir
     from flame_assets.errors import AssetError
-    from flame_assets.model import FaceModel
+    from shards.lock import FolderBusy, FolderLock
 
+    from ..build.cluster import connect
     from ..fitting.detectors import PluginMissing
-    from ..fitting.images import IMAGE_SUFFIXES
+    from ..fitting.distributed import FitDiskFull, check_fit_request, fit_on_cluster
     from ..fitting.output import STATUSES, SUMMARY_JSON
-    from ..fitting.run import FitOptions, FitRun
-    from ..fitting.sources import affectnet_items, detect_kind, image_items, list_images, precomputed_items
+    from ..fitting.run import FitOptions
+    from ..fitting.sources import FitSourceError, items_from_input
 
     try:
-        kind = detect_kind(input)
-        if kind == "affectnet":
-            items = affectnet_items(input, image_root)
-        elif kind == "precomputed":
-            items = precomputed_items(input, image_root)
-        elif kind == "image":
-            items = image_items([input])
-        else:
-            paths = list_images(input)
-            if not paths:
-                raise ValueError(f"{input}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-            items = image_items(paths)
-    except ValueError as err:
+        items, kind = items_from_input(input, image_root)
+    except FitSourceError as err:
         raise typer.BadParameter(str(err), param_hint="INPUT") from None
     if limit:
         items = items[:limit]
@@ -61,16 +57,23 @@ def fit(
         raise typer.BadParameter(f"{textures} is not a folder", param_hint="--textures")
     try:
         folder, _ = resolve_assets_dir(assets)
-        model = FaceModel(load_assets(folder))
+        fingerprint = load_assets(folder).fingerprint
     except AssetError as err:
         fail(str(err))
     config = FitConfig(max_nme=max_nme, full_iterations=iterations)
-    options = FitOptions(detector=detector, batch_size=batch_size, config=config, texture_size=texture_size,
+    options = FitOptions(detector=detector, batch_size=batch, config=config, texture_size=texture_size,
                          textures=textures, diagnostics=diagnostics)
     typer.echo(f"{len(items)} items from {input} ({kind}); model: {folder}")
     try:
-        summary = FitRun(model, out, options, log=typer.echo).run(items)
-    except PluginMissing as err:
+        check_fit_request(items, out, options, fingerprint)
+        with FolderLock(out, what="meflow fit", wait=wait, on_wait=typer.echo):
+            handle = connect(cluster, workers)
+            try:
+                typer.echo(f"dashboard: {handle.client.dashboard_link}")
+                summary = fit_on_cluster(handle.client, items, out, options, folder, handle.threads_per_worker, typer.echo)
+            finally:
+                handle.close()
+    except (PluginMissing, FolderBusy, FitDiskFull, ValueError) as err:  # ClusterError, FitSourceError: ValueErrors
         fail(str(err))
     brief = {k: summary[k] for k in ("items", *STATUSES, "failure_reasons", "nme_ok", "seconds")}
     typer.echo(json.dumps(brief, indent=1))

@@ -1,10 +1,14 @@
 """Landmark detector plug-ins: an RGB photo -> 68 iBUG points, or a reason why not.
 
 Plug-ins are optional installs. Asking for one that is missing fails with the command that
-installs it; a photo without a face raises NoFaceError, which the run records for that image.
+installs it (PluginMissing); one that is installed but cannot load says why (PluginBroken); a photo
+without a face raises NoFaceError, which the run records for that image.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -39,7 +43,13 @@ class NoFaceError(ValueError):
 
 
 class PluginMissing(RuntimeError):
-    """A detector plug-in is not installed."""
+    """A detector plug-in is not installed (or, as PluginBroken, installed but unusable): callers
+    that catch this one report both."""
+
+
+class PluginBroken(PluginMissing):
+    """A detector plug-in is installed but cannot load: a module that fails to import for a reason
+    other than being absent, a model file missing from its package, a model that will not load."""
 
 
 class LandmarkDetector(Protocol):
@@ -80,26 +90,86 @@ class MediapipeDetector:
         self._mesh.close()
 
 
+# face-recognition-models ships dlib's 68-point model as a data file; its own lookup imports
+# pkg_resources, which setuptools 81 and later no longer have, so the file is found from the
+# package's import spec instead, without importing the package.
+DLIB_MODEL_PACKAGE = "face_recognition_models"
+DLIB_MODEL_FILE = ("models", "shape_predictor_68_face_landmarks.dat")
+DLIB_REINSTALL = "pip install --force-reinstall --no-deps dlib-bin face-recognition-models"
+
+
+def _dlib_missing(modules: list[str]) -> PluginMissing:
+    return PluginMissing(f"the dlib landmark plug-in is not installed ({' and '.join(modules)} missing): {INSTALL['dlib']}")
+
+
+def _dlib_broken(reason: str) -> PluginBroken:
+    return PluginBroken(f"the dlib landmark plug-in is installed but broken: {reason}; reinstall it: {DLIB_REINSTALL}")
+
+
+def _installed(module: str) -> bool:
+    """Whether a top-level module can be found, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # found, but odd (no __spec__): importing it will say more
+        return True
+
+
+def import_dlib():
+    """The dlib module; PluginMissing when it is not installed, PluginBroken when it is but fails
+    to import (a missing compiled part, a shared library the system lacks, ...)."""
+    try:
+        return importlib.import_module("dlib")
+    except Exception as err:  # noqa: BLE001 - an installed extension fails in many ways
+        if isinstance(err, ModuleNotFoundError) and err.name == "dlib":
+            raise _dlib_missing(["dlib"]) from None
+        raise _dlib_broken(f"import dlib failed: {type(err).__name__}: {err}") from None
+
+
+def dlib_model_path() -> Path:
+    """face-recognition-models' 68-point model file, found without importing that package.
+    PluginMissing when the package is not installed, PluginBroken when its file is absent."""
+    try:
+        spec = importlib.util.find_spec(DLIB_MODEL_PACKAGE)
+    except (ImportError, ValueError) as err:
+        raise _dlib_broken(f"{DLIB_MODEL_PACKAGE} cannot be located: {err}") from None
+    if spec is None:
+        raise _dlib_missing([DLIB_MODEL_PACKAGE])
+    folders = list(spec.submodule_search_locations or [])
+    if not folders:
+        raise _dlib_broken(f"{DLIB_MODEL_PACKAGE} at {spec.origin} is a module, not the package that holds the model files")
+    for folder in folders:
+        path = Path(folder).joinpath(*DLIB_MODEL_FILE)
+        if path.is_file():
+            return path
+    where = " or ".join(str(Path(f).joinpath(*DLIB_MODEL_FILE)) for f in folders)
+    raise _dlib_broken(f"the 68-point model file is not in {DLIB_MODEL_PACKAGE} (looked for {where})")
+
+
 class DlibDetector:
     """dlib's HOG face detector and 68-point shape predictor (face-recognition-models' file)."""
 
     name = "dlib"
 
     def __init__(self) -> None:
+        missing = [m for m in ("dlib", DLIB_MODEL_PACKAGE) if not _installed(m)]
+        if missing:
+            raise _dlib_missing(missing)
+        model = dlib_model_path()
+        dlib = import_dlib()
         try:
-            import dlib
-            import face_recognition_models
-        except ImportError:
-            raise PluginMissing(f"the dlib landmark plug-in is not installed: {INSTALL['dlib']}") from None
-        self._faces = dlib.get_frontal_face_detector()
-        self._shape = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+            self._faces = dlib.get_frontal_face_detector()
+            self._shape = dlib.shape_predictor(str(model))
+        except Exception as err:  # noqa: BLE001 - dlib raises RuntimeError for a damaged file
+            raise _dlib_broken(f"dlib cannot load {model}: {type(err).__name__}: {err}") from None
 
     def detect(self, rgb: np.ndarray) -> np.ndarray:
-        boxes = self._faces(np.ascontiguousarray(rgb), 1)
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        boxes = self._faces(rgb, 1)
         if len(boxes) == 0:
             raise NoFaceError("dlib found no face")
         box = max(boxes, key=lambda b: b.width() * b.height())
         shape = self._shape(rgb, box)
+        # dlib's integer coordinates index pixels, so they already are pixel centres.
         return np.array([[shape.part(i).x, shape.part(i).y] for i in range(N_POINTS)], dtype=np.float64)
 
     def close(self) -> None:

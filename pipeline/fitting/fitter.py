@@ -3,10 +3,13 @@
 Each image's parameters are independent tensors and the loss is a sum over images, so with Adam
 (element-wise steps) a batch of 16 fits exactly as 16 single fits would, only faster. Two stages:
 rigid (camera and head pose, from a closed-form 2-D similarity start), then everything, with
-priors. The jaw contour follows the head's yaw (FaceModel's dynamic embedding).
+priors. The jaw contour follows the head's yaw (FaceModel's dynamic embedding). The iterations
+evaluate only the few hundred vertices the landmarks are made of (LandmarkModel); the full mesh is
+evaluated once, for the result.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,10 +18,16 @@ from smplx.lbs import batch_rodrigues
 
 from facial.flame_layout import N_EXPRESSION, N_SHAPE
 from facial.ibug68 import INNER, JAW, N_POINTS, normalised_mean_error
+from flame_assets.landmark_model import LandmarkModel
 
 from .config import FitConfig
 from .objective import box_penalty, gaussian_prior, jaw_penalty, landmark_term, lorentzian
 from .projection import project
+
+# The iterations move tensors of a few hundred vertices: a second intra-op thread saves nothing on
+# them and spins while it waits between operations; with other work on the cores that made a fit
+# take 2-4x as long (bench/fit_throughput.py, 2 cores).
+LANDMARK_LOOP_THREADS = 1
 
 
 @dataclass
@@ -129,12 +138,45 @@ def _landmark_weights(visible: np.ndarray | None, batch: int, contour_weight: fl
     return torch.from_numpy(w)
 
 
+def _descend(params: _Parameters, evaluate, config: FitConfig, record_history: bool) -> list:
+    """The full stage: Adam on every parameter, cosine-annealed step, graduated robustness.
+    evaluate(params, robust_scale) -> (loss (B,), ...). Returns the per-step losses if recorded."""
+    optimiser = torch.optim.Adam(params.parameters(), lr=config.full_lr)
+    iterations = config.full_iterations
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(iterations, 1), eta_min=0.05 * config.full_lr)
+    history = []
+    for i in range(iterations):
+        optimiser.zero_grad(set_to_none=True)
+        anneal = min(1.0, 2.0 * i / max(iterations, 1))  # graduated robustness: wide, then tight
+        loss, _, _ = evaluate(params, config.robust_scale_start ** (1 - anneal) * config.robust_scale ** anneal)
+        loss.sum().backward()  # a sum: every image's gradient is its own
+        optimiser.step()
+        schedule.step()
+        if record_history:
+            history.append(loss.detach().numpy().copy())
+    return history
+
+
+@contextmanager
+def intra_op_threads(n: int):
+    """torch's intra-op thread count for a block, restored after. The count is process-wide, which
+    suits a process that fits one batch at a time (`meflow fit` and its Dask workers, one thread each)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
-                  visible: np.ndarray | None = None, record_history: bool = False) -> FitResult:
+                  visible: np.ndarray | None = None, record_history: bool = False, iterate_with=None) -> FitResult:
     """Fit the face model to landmarks.
 
     model: a FaceModel with a landmark embedding; targets (B, 68, 2) in image pixels (x right,
     y down, iBUG order); visible (B, 68) optional 0/1 weights (a landmark known to be missing).
+    iterate_with: what the iterations evaluate, by default model's LandmarkModel; `model` itself
+    gives the same fit from the whole mesh at every step (bench/fit_throughput.py compares them).
     """
     targets = np.asarray(targets, np.float64)
     if targets.ndim != 3 or targets.shape[1:] != (N_POINTS, 2):
@@ -143,20 +185,15 @@ def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
         raise ValueError("the face model has no landmark embedding: fitting needs FLAME's landmark files")
     batch = targets.shape[0]
     norm, centre, size = normalise(targets)
-    with torch.no_grad():
-        neutral = model()
-    pose, log_scale, shift = rigid_start(neutral.landmarks[0, INNER].double().numpy(),
-                                         neutral.joints[0, 0].double().numpy(), norm, config)
+    landmark_model = iterate_with if iterate_with is not None else LandmarkModel.of(model)
     n_shape = min(config.n_shape, model.n_shape)
     n_expression = min(config.n_expression, model.n_expression)
-    params = _Parameters(batch, n_shape, n_expression, pose, log_scale, shift)
     target_t = torch.as_tensor(norm, dtype=torch.float32)
     weights = _landmark_weights(visible, batch, config.contour_weight)
-    history = []
 
-    def evaluate(robust_scale: float = config.robust_scale):
-        out = model(shape=params.shape, expression=params.expression, jaw=params.jaw, pose=params.pose,
-                    eyelids=params.eyelids if model.has_eyelids else None, contour="blend")
+    def evaluate(params: _Parameters, robust_scale: float = config.robust_scale, on=landmark_model):
+        out = on(shape=params.shape, expression=params.expression, jaw=params.jaw, pose=params.pose,
+                 eyelids=params.eyelids if model.has_eyelids else None, contour="blend")
         predicted = project(out.landmarks, params.camera())
         loss = (landmark_term(predicted, target_t, weights, robust_scale)
                 + config.shape_prior * gaussian_prior(params.shape)
@@ -165,24 +202,19 @@ def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
                 + config.eyelid_prior * box_penalty(params.eyelids, 0.0, 1.0))
         return loss, out, predicted
 
-    optimiser = torch.optim.Adam(params.parameters(), lr=config.full_lr)
-    iterations = config.full_iterations
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(iterations, 1), eta_min=0.05 * config.full_lr)
-    for i in range(iterations):
-        optimiser.zero_grad(set_to_none=True)
-        anneal = min(1.0, 2.0 * i / max(iterations, 1))  # graduated robustness: wide, then tight
-        loss, _, _ = evaluate(config.robust_scale_start ** (1 - anneal) * config.robust_scale ** anneal)
-        loss.sum().backward()  # a sum: every image's gradient is its own
-        optimiser.step()
-        schedule.step()
-        if record_history:
-            history.append(loss.detach().numpy().copy())
+    with intra_op_threads(LANDMARK_LOOP_THREADS if iterate_with is None else torch.get_num_threads()):
+        with torch.no_grad():
+            neutral = landmark_model()
+        pose, log_scale, shift = rigid_start(neutral.landmarks[0, INNER].double().numpy(),
+                                             neutral.joints[0, 0].double().numpy(), norm, config)
+        params = _Parameters(batch, n_shape, n_expression, pose, log_scale, shift)
+        history = _descend(params, evaluate, config, record_history)
 
     with torch.no_grad():
         params.eyelids.clamp_(0.0, 1.0)
         if not model.has_eyelids:
             params.eyelids.zero_()
-        _, out, predicted = evaluate()
+        _, out, predicted = evaluate(params, on=model)  # the whole mesh, once: the result carries its vertices
     landmarks = predicted.double().numpy() * size[:, None, None] + centre[:, None]
     camera = params.camera().detach().double().numpy()
     camera = np.stack([camera[:, 0] * size, camera[:, 1] * size + centre[:, 0], camera[:, 2] * size + centre[:, 1]], 1)

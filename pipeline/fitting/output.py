@@ -59,6 +59,12 @@ def accepted_fit_folders(folder: Path) -> list[Path]:
     return sorted(p.parent for p in Path(folder).glob(f"*/{PARAMS}"))
 
 
+def fitted_with(folder: Path) -> str | None:
+    """The model fingerprint of the fits in `folder` (its first accepted fit), None if none."""
+    entries = accepted_fit_folders(folder) if Path(folder).is_dir() else []
+    return read_accepted_fit(entries[0]).model_fingerprint if entries else None
+
+
 def read_accepted_fit(item: Path) -> AcceptedFit:
     with np.load(Path(item) / PARAMS) as data:
         face = {name: np.asarray(data[name], np.float64) for name in FACE_PARAMS}

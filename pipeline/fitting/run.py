@@ -33,7 +33,7 @@ ENCODER_CROP = 224  # the square crop TEASER / SMIRK see, when an encoder's phot
 MAX_OUTSIDE_LANDMARKS = N_POINTS // 2  # more than this outside the image: wrong image or landmarks
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitOptions:
     detector: str = "mediapipe"
     batch_size: int = 8
@@ -67,13 +67,7 @@ class FitRun:
 
     # --- bookkeeping -------------------------------------------------------------------------
     def status(self, item: FitItem) -> str | None:
-        path = self.out / item.name / RESULT
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text()).get("status")
-        except (OSError, ValueError):
-            return None
+        return item_status(self.out, item)
 
     def _commit(self, item: FitItem, result: dict, files: dict) -> dict:
         """Write an item's files into a temporary folder, then rename it into place."""
@@ -100,7 +94,10 @@ class FitRun:
             self._detector = make_detector(self.options.detector)
         return self._detector.detect(rgb)
 
-    def prepare(self, item: FitItem) -> Prepared | dict:
+    def prepare(self, item: FitItem, commit: bool = True) -> Prepared | dict | None:
+        """Decode the photo and find its landmarks. A failure is committed (or, with commit
+        False, for an item already done, dropped: None)."""
+        fail = self._fail if commit else (lambda *_: None)
         notes: list[str] = []
         photo = None
         if item.image is not None:
@@ -108,7 +105,7 @@ class FitRun:
                 photo = load_photo(item.image)
             except PhotoError as err:
                 if item.params is None:
-                    return self._fail(item, str(err))
+                    return fail(item, str(err))
                 notes.append(f"photo unusable ({err}): no texture")
         if photo is not None:
             notes += photo.notes
@@ -117,13 +114,13 @@ class FitRun:
             try:
                 working = self._detect(photo.rgb)
             except NoFaceError as err:
-                return self._fail(item, f"no face: {err}", notes)
+                return fail(item, f"no face: {err}", notes)
             landmarks = (working + 0.5) * photo.scale - 0.5  # working -> original pixel centres
         if landmarks is not None and photo is not None:
             w, h = photo.size
             outside = ((landmarks < -0.5) | (landmarks > np.array([w, h]) - 0.5)).any(1).sum()
             if outside > MAX_OUTSIDE_LANDMARKS:
-                return self._fail(item, f"{outside} of 68 landmarks lie outside the {w}x{h} image: wrong image or landmarks", notes)
+                return fail(item, f"{outside} of 68 landmarks lie outside the {w}x{h} image: wrong image or landmarks", notes)
         return Prepared(item, photo, landmarks, notes)
 
     def texels(self) -> TexelMap | None:
@@ -175,11 +172,14 @@ class FitRun:
         self.log(f"  {item.name}: {status}" + (f" (NME {nme:.4f})" if nme is not None else ""))
         return self._commit(item, result, files)
 
-    def fit_batch(self, batch: list[Prepared]) -> list[dict]:
+    def fit_batch(self, batch: list[Prepared], commit: set[str] | None = None) -> list[dict]:
+        """Fit the batch together; finish (write) the items named in `commit` (default: all)."""
         targets = np.stack([p.landmarks for p in batch])
         fit = fit_landmarks(self.model, targets, self.options.config)
         out = []
         for i, prep in enumerate(batch):
+            if commit is not None and prep.item.name not in commit:
+                continue
             params = {"shape": fit.shape[i], "expression": fit.expression[i], "jaw": fit.jaw[i],
                       "pose": fit.pose[i], "eyelids": fit.eyelids[i]}
             out.append(self.finish(prep, params, fit.camera[i], fit.landmarks[i], fit.vertices[i], float(fit.nme[i])))
@@ -213,30 +213,65 @@ class FitRun:
         return self.finish(prep, params, camera, fitted, vertices, nme)
 
     # --- driver ----------------------------------------------------------------------------------
-    def run(self, items: list[FitItem]) -> dict:
-        started = time.perf_counter()
-        todo = [it for it in items if self.status(it) not in FINISHED]
-        self.log(f"fitting {len(todo)} of {len(items)} items ({len(items) - len(todo)} already done) into {self.out}")
-        batch: list[Prepared] = []
-        for item in todo:
+    def run_batch(self, batch: list[FitItem], finished: tuple[str, ...] = FINISHED) -> list[dict]:
+        """Fit one batch of `fixed_batches` and commit the items whose status is not in
+        `finished`. The whole batch is fitted even when some of it is done: a batch's numbers
+        depend on its members (batched matrix products), so fitting the same members keeps a
+        resumed run's results identical to an uninterrupted one."""
+        pending = {it.name for it in batch if self.status(it) not in finished}
+        results, to_fit = [], []
+        for item in batch:
             if item.error:
-                self._fail(item, item.error)
+                if item.name in pending:
+                    results.append(self._fail(item, item.error))
                 continue
-            prep = self.prepare(item)
+            prep = self.prepare(item, commit=item.name in pending)
             if not isinstance(prep, Prepared):
+                results.extend([prep] if prep else [])
                 continue
             if item.params is not None:
-                self.from_encoder(prep)
+                if item.name in pending:
+                    results.append(self.from_encoder(prep))
                 continue
-            batch.append(prep)
-            if len(batch) == self.options.batch_size:
-                self.fit_batch(batch)
-                batch = []
-        if batch:
-            self.fit_batch(batch)
+            to_fit.append(prep)
+        if to_fit and any(p.item.name in pending for p in to_fit):
+            results += self.fit_batch(to_fit, commit={p.item.name for p in to_fit} & pending)
+        return results
+
+    def run(self, items: list[FitItem], finished: tuple[str, ...] = FINISHED) -> dict:
+        """Fit `items` in this process, batch by batch (the Dask driver, fitting.distributed,
+        runs the same batches as tasks)."""
+        started = time.perf_counter()
+        batches = pending_batches(self.out, items, self.options.batch_size, finished)
+        self.log(f"fitting {sum(map(len, batches))} items in {len(batches)} batches of {len(items)} into {self.out}")
+        for batch in batches:
+            self.run_batch(batch, finished)
         summary = write_summary(self.out, [it.name for it in items])
         summary["seconds"] = round(time.perf_counter() - started, 2)
         return summary
+
+
+def item_status(out: Path, item: FitItem) -> str | None:
+    """The status an item's result.json records in the fit folder `out`, None if it has none."""
+    path = Path(out) / item.name / RESULT
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text()).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def fixed_batches(items: list[FitItem], batch_size: int) -> list[list[FitItem]]:
+    """Items cut into batches by their position in the input alone, never by what is done or
+    which worker is free: the same input gives the same batches, so the same numbers."""
+    return [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+
+
+def pending_batches(out: Path, items: list[FitItem], batch_size: int,
+                    finished: tuple[str, ...] = FINISHED) -> list[list[FitItem]]:
+    """The fixed batches that hold at least one item whose status in `out` is not in `finished`."""
+    return [b for b in fixed_batches(items, batch_size) if any(item_status(out, it) not in finished for it in b)]
 
 
 FAILURE_KINDS = (  # (words in the reason, kind) in order of precedence

@@ -170,6 +170,31 @@ def precomputed_items(folder: Path, image_folder: Path | None = None) -> list[Fi
     return items
 
 
+class FitSourceError(ValueError):
+    """The fit input or fit folder cannot be used; the message says why and what to do."""
+
+
+def items_from_input(path: Path, image_root: Path | None = None) -> tuple[list[FitItem], str]:
+    """`meflow fit`'s INPUT -> (its items, its kind: image, images, affectnet or precomputed).
+    Raises FitSourceError (one line) when the input cannot be read at all."""
+    try:
+        kind = detect_kind(path)
+        if image_root is not None and not Path(image_root).is_dir():
+            raise ValueError(f"{image_root}: the image folder does not exist")
+        if kind == "affectnet":
+            return affectnet_items(path, image_root), kind
+        if kind == "precomputed":
+            return precomputed_items(path, image_root), kind
+        if kind == "image":
+            return image_items([Path(path)]), kind
+        paths = list_images(path)
+        if not paths:
+            raise ValueError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        return image_items(paths), kind
+    except ValueError as err:
+        raise FitSourceError(str(err)) from None
+
+
 def detect_kind(path: Path) -> str:
     """'image', 'affectnet', 'precomputed' or 'images' for a `meflow fit` INPUT."""
     path = Path(path)

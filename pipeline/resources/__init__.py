@@ -19,3 +19,8 @@ def recipe_dir() -> Path:
 def cluster_dir() -> Path:
     """The folder of the shipped cluster settings."""
     return Path(str(files(__name__) / "cluster"))
+
+
+def sample_landmarks_file() -> Path:
+    """The 68 landmarks of the package sample photos (pipeline.fitting.sample_photos)."""
+    return Path(str(files(__name__) / "sample_photo_landmarks.json"))

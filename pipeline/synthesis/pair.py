@@ -79,9 +79,9 @@ def plan_sample(recipe: Recipe, k: int, model: FaceModel, background_images: lis
     """Decide sample k: all randomness from (recipe.seed, k); with fitted faces, fit k mod N.
     textures: the recipe's texture library (list_textures of its texture_folder), if any."""
     rngs = sample_rngs(recipe.seed, k)
-    if recipe.source.kind == "fitted":
+    if recipe.source.uses_fits:
         if fits is None:
-            raise ValueError("a recipe with [source] kind = 'fitted' needs its FitLibrary")
+            raise ValueError(f"a recipe with [source] kind = {recipe.source.kind!r} needs its FitLibrary")
         fitted = fits.face(k)
         face, texture, source = fitted.face, fitted.texture, fitted.source_id
         emotion = ""
@@ -152,7 +152,7 @@ class RenderWorker:
                                   device=recipe.render.device, threads=recipe.render.threads if threads is None else threads)
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
-        self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.kind == "fitted" else None
+        self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.uses_fits else None
         profile = recipe.render.appearance
         self.textures = list_textures(profile.texture_folder) if profile.enabled and profile.texture_folder else []
         self.layout = neutral_layout(self.model, ~eye_faces, profile.texture_size) if profile.enabled and uv is not None else None

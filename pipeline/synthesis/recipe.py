@@ -15,6 +15,8 @@ from pathlib import Path
 from facial.action_units import JAW_AU, STANDIN_ACTIONS, ActionUnit, parse_au_code
 
 from ..appearance.identity import HAIR_STYLES, AppearanceProfile
+from ..fitting.config import FitConfig
+from ..fitting.detectors import DETECTORS
 from ..resources import recipe_dir
 from .distributions import PiecewiseUniform, RecipeError, parse_distribution
 
@@ -43,9 +45,29 @@ class Emotions:
 
 
 @dataclass(frozen=True)
+class Photos:
+    """The photos of a photo source and how the build fits them (into the dataset folder's
+    `fits/`). kind "affectnet": `csv` is AffectNet's training.csv / validation.csv (its landmarks
+    are used) and `images` the folder its paths are relative to ("": the CSV's folder); kind
+    "images": `images` is a folder of photos, their landmarks found by `detector`. Paths are
+    relative to where the build runs. `limit` > 0 fits only the first `limit` photos."""
+
+    kind: str
+    csv: str
+    images: str
+    detector: str
+    max_nme: float
+    iterations: int
+    batch: int
+    texture_size: int
+    limit: int
+
+
+@dataclass(frozen=True)
 class Source:
     """kind "random": identities and expressions drawn from the priors below; "fitted": the
-    accepted fits in the folder `fits` (written by `meflow fit`), which then ignores the priors.
+    accepted fits in the folder `fits` (written by `meflow fit`), which then ignores the priors;
+    "affectnet" / "images": photos the build fits itself (`photos`), then used as "fitted" is.
 
     expression "actions": a random full expression of `actions_per_sample` named actions (or PCA
     coefficients on real FLAME); "emotions": an emotion drawn from `emotions` and its prototype's
@@ -64,9 +86,18 @@ class Source:
     fits: str = ""
     expression: str = "actions"
     emotions: Emotions | None = None
+    photos: Photos | None = None
+
+    @property
+    def uses_fits(self) -> bool:
+        """Faces come from a fit folder (given, or made by the build from photos)."""
+        return self.kind != "random"
 
 
-SOURCE_KINDS = ("random", "fitted")
+PHOTO_KINDS = ("affectnet", "images")
+SOURCE_KINDS = ("random", "fitted", *PHOTO_KINDS)
+FIT_DEFAULTS = {"detector": DETECTORS[0], "max_nme": FitConfig.max_nme, "iterations": FitConfig.full_iterations,
+                "batch": 8, "texture_size": 512, "limit": 0}
 EXPRESSION_KINDS = ("actions", "emotions")
 OTHERS = "others"  # the emotion label of samples whose actions match no prototype
 # The action units a stand-in can show: its named actions, the jaw and (not in prototypes) nothing else.
@@ -112,15 +143,35 @@ def _emotions(table: _Section) -> Emotions:
     return Emotions(tuple(prototypes), pool, table.range("others_count", 1, 8, integer=True) if pool else (1, 1))
 
 
+def _photos(src: _Section, kind: str) -> Photos:
+    known = {"kind", "csv", "images", "expression", *FIT_DEFAULTS, *RANDOM_PRIOR_DEFAULTS}
+    unknown = sorted(set(src.data) - known)
+    if unknown:
+        raise RecipeError(f"{src.file}: [source] has unknown key {unknown[0]!r} for kind = {kind!r}: use "
+                          f"{sorted(known - set(RANDOM_PRIOR_DEFAULTS))}")
+    fit = _Section({**FIT_DEFAULTS, **src.data}, src.name, src.file)
+    csv = src.text("csv") if kind == "affectnet" else ""
+    images = src.text("images", default="") if kind == "affectnet" else src.text("images")
+    if kind == "affectnet" and not csv:
+        raise RecipeError(f"{src.file}: [source] kind = 'affectnet' needs csv = '<AffectNet training.csv>'")
+    if kind == "images" and not images:
+        raise RecipeError(f"{src.file}: [source] kind = 'images' needs images = '<folder of photos>'")
+    return Photos(kind=kind, csv=csv, images=images, detector=fit.text("detector", DETECTORS),
+                  max_nme=fit.number("max_nme", 0.0, 1.0), iterations=fit.integer("iterations", 1, 100_000),
+                  batch=fit.integer("batch", 1, 1024), texture_size=fit.integer("texture_size", 64, 4096),
+                  limit=fit.integer("limit", 0))
+
+
 def _source(src: _Section, emotions: _Section | None) -> Source:
     kind = src.text("kind", SOURCE_KINDS)
-    if kind == "fitted":
+    photos = None
+    if kind != "random":
         src = _Section({**RANDOM_PRIOR_DEFAULTS, **src.data}, src.name, src.file)
-        fits = src.text("fits")
-        if not fits:
-            raise RecipeError(f"{src.file}: [source] kind = 'fitted' needs fits = '<folder written by meflow fit>'")
-    else:
-        fits = ""
+    fits = src.text("fits", default="") if kind == "fitted" else ""
+    if kind == "fitted" and not fits:
+        raise RecipeError(f"{src.file}: [source] kind = 'fitted' needs fits = '<folder written by meflow fit>'")
+    if kind in PHOTO_KINDS:
+        photos = _photos(src, kind)
     return Source(
         kind=kind, shape_std=src.number("shape_std", 0.0, 5.0),
         actions_per_sample=src.range("actions_per_sample", 1, 18, integer=True),
@@ -129,7 +180,8 @@ def _source(src: _Section, emotions: _Section | None) -> Source:
         pca_expression_components=src.integer("pca_expression_components", 1, 100),
         jaw_open_max=src.number("jaw_open_max", 0.0, 0.8),
         jaw_open_probability=src.number("jaw_open_probability", 0.0, 1.0), eyelid_max=src.number("eyelid_max", 0.0, 1.0),
-        head_pose_std_deg=src.numbers("head_pose_std_deg", 3), fits=fits, **_expression(src, kind, emotions))
+        head_pose_std_deg=src.numbers("head_pose_std_deg", 3), fits=fits, photos=photos,
+        **_expression(src, kind, emotions))
 
 
 def _expression(src: _Section, kind: str, emotions: _Section | None) -> dict:
@@ -384,6 +436,12 @@ def with_device(recipe: Recipe, device: str) -> Recipe:
     if device not in DEVICES:
         raise RecipeError(f"device must be one of {list(DEVICES)}, got {device!r}")
     return dataclasses.replace(recipe, render=dataclasses.replace(recipe.render, device=device))
+
+
+def with_fits(recipe: Recipe, folder: str | Path) -> Recipe:
+    """A photo-source recipe pointed at the fit folder its build made (the recipe text, and so its
+    hash, stay: the photos define the data, the folder is where their fits landed)."""
+    return dataclasses.replace(recipe, source=dataclasses.replace(recipe.source, fits=str(folder)))
 
 
 def resolve_recipe_path(name_or_path: str | Path) -> Path:
