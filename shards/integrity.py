@@ -15,7 +15,8 @@ from .schema import fields_of
 METADATA_FILE = "zarr.json"
 
 
-def _attributes(folder: Path) -> dict | None:
+def group_attributes(folder: Path) -> dict | None:
+    """The attributes a zarr group folder records in its metadata, None if it has none readable."""
     try:
         meta = json.loads((folder / METADATA_FILE).read_text())
     except (OSError, ValueError):
@@ -26,7 +27,7 @@ def _attributes(folder: Path) -> dict | None:
 def shard_structure_problem(folder: Path) -> str | None:
     """None when the shard folder is whole, else what is wrong with it (one phrase)."""
     folder = Path(folder)
-    attrs = _attributes(folder)
+    attrs = group_attributes(folder)
     if attrs is None:
         return f"no readable {METADATA_FILE}"
     if attrs.get("count") is None or attrs.get("next_index") is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from .integrity import shard_structure_problem
+from .integrity import group_attributes, shard_structure_problem
 from .schema import BLOCK, FIELD_BY_NAME, FIELDS, SCHEMA_VERSION, sample_checksum
 
 PARTIAL_MARK = ".partial-"
@@ -36,11 +36,8 @@ def partial_owner(partial: Path) -> tuple[str, int] | None:
 
 def read_checkpoint(partial: Path) -> dict | None:
     """{count, next_index, failures} recorded in a partial shard, or None if it has none."""
-    try:
-        attrs = json.loads((partial / "zarr.json").read_text()).get("attributes", {})
-    except (OSError, ValueError):
-        return None
-    if attrs.get("next_index") is None:
+    attrs = group_attributes(partial)
+    if attrs is None or attrs.get("next_index") is None:
         return None
     return {"count": attrs["count"], "next_index": attrs["next_index"], "failures": attrs.get("failures", [])}
 

@@ -17,7 +17,7 @@ from distributed import WorkerPlugin, as_completed, get_worker
 
 from ..build.progress import progress, progress_end
 from .detectors import make_detector
-from .output import FINISHED, fitted_with
+from .output import FINISHED, STATUSES, fitted_with
 from .run import FitOptions, FitRun, item_status, pending_batches, write_summary
 from .sources import FitItem, FitSourceError
 
@@ -88,7 +88,7 @@ def fit_on_cluster(client, items: list[FitItem], out: Path, options: FitOptions,
         client.register_plugin(FitPlugin(str(assets_dir), str(out), options, threads))
         futures = [client.submit(fit_batch_task, batch, finished, key=_task_key(out, i, batch),
                                  retries=TASK_RETRIES, pure=False) for i, batch in enumerate(batches)]
-        counts = {"ok": 0, "rejected": 0, "failed": 0}
+        counts = dict.fromkeys(STATUSES, 0)
         progress(0, len(batches), "batches", "0 fitted", started)
         try:
             for done, future in enumerate(as_completed(futures), start=1):

@@ -202,7 +202,8 @@ def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
                 + config.eyelid_prior * box_penalty(params.eyelids, 0.0, 1.0))
         return loss, out, predicted
 
-    with intra_op_threads(LANDMARK_LOOP_THREADS if iterate_with is None else torch.get_num_threads()):
+    small = isinstance(landmark_model, LandmarkModel)  # the full mesh keeps the threads it was given
+    with intra_op_threads(LANDMARK_LOOP_THREADS if small else torch.get_num_threads()):
         with torch.no_grad():
             neutral = landmark_model()
         pose, log_scale, shift = rigid_start(neutral.landmarks[0, INNER].double().numpy(),
