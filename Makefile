@@ -72,6 +72,7 @@ docs: setup
 
 bench: setup
 	$(BIN)/python bench/render_pairs.py
+	$(BIN)/python bench/render_quality.py   # 1024-sample references first (~1 h on 2 cores, cached in build/), then the grid (~25 min)
 	$(BIN)/python bench/render_memory.py
 	$(BIN)/python bench/fit_throughput.py
 	$(BIN)/python bench/photos_to_shards.py   # AffectNet-shaped sample: fit on 1 and 2 workers, then the one command (~2 min)

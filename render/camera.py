@@ -82,3 +82,15 @@ def flow_from_targets(camera: Camera, targets: np.ndarray, mask: np.ndarray) -> 
     """
     flow = camera.project(targets) - pixel_grid(*mask.shape)
     return np.where(mask[..., None], flow, 0.0).astype(np.float32)
+
+
+def subject_box(camera: Camera, points: np.ndarray, margin_px: float) -> tuple[int, int, int, int]:
+    """points (N, 3) world -> (x0, y0, x1, y1): the pixel rows y0..y1-1 and columns x0..x1-1
+    covering every projected point's pixel, grown by margin_px and clipped to the image. A mesh's
+    triangles lie inside the hull of its vertices, so the box holds its whole silhouette."""
+    xy = camera.project(points)
+    lo = np.floor(xy.min(0) + 0.5 - margin_px).astype(int)  # pixel j spans [j - 0.5, j + 0.5)
+    hi = np.ceil(xy.max(0) + 0.5 + margin_px).astype(int)
+    x0, y0 = (int(v) for v in np.maximum(lo, 0))
+    x1, y1 = int(min(hi[0], camera.width)), int(min(hi[1], camera.height))
+    return x0, y0, max(x1, x0), max(y1, y0)

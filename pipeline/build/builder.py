@@ -18,6 +18,7 @@ from shards.schema import SCHEMA_VERSION
 from shards.splits import SplitRule
 from shards.writer import ShardWriter
 
+from ..synthesis.distributions import RecipeError
 from ..synthesis.recipe import Recipe
 from .progress import progress, progress_end
 
@@ -162,10 +163,47 @@ def prepare(out: Path, recipe: Recipe, assets: FlameAssets, shards: int, samples
     return layout, todo, len(done & set(range(shards))), interrupted
 
 
+def render_support_problem(recipe_text: str, recipe_file: str, device: str | None) -> str:
+    """'' when this machine's Blender renders the recipe's settings on its device (or `device`),
+    else the one-line reason (runs where it is called: the driver, or a farm worker)."""
+    from render.blender.settings import render_support_problem as problem
+
+    from ..synthesis.recipe import parse_recipe
+
+    recipe = parse_recipe(recipe_text, recipe_file)
+    return problem(device or recipe.render.device, recipe.render.cycles)
+
+
+def check_render_support(recipe: Recipe, client=None, device: str | None = None) -> None:
+    """Stop in one line (RecipeError) if Blender cannot render the recipe as asked, before any
+    render worker starts: in a child process here (importing bpy into the driver would break the
+    workers it spawns), or with `client` on one of the farm's workers (a GPU farm's driver may
+    have no GPU)."""
+    if client is None:
+        import json
+        import subprocess
+        import sys
+
+        code = ("import json, sys; from pipeline.build.builder import render_support_problem; "
+                "print(json.dumps(render_support_problem(*json.loads(sys.argv[1]))))")
+        child = subprocess.run([sys.executable, "-c", code, json.dumps([recipe.text, recipe.path, device])],
+                               capture_output=True, text=True)
+        if child.returncode != 0:
+            raise RuntimeError(f"checking the render settings failed: {child.stderr.strip().splitlines()[-1:]}")
+        problem = json.loads(child.stdout.strip().splitlines()[-1])
+    else:
+        first = next(iter(client.scheduler_info()["workers"]))
+        problem = client.run(render_support_problem, recipe.text, recipe.path, device, workers=[first])[first]
+    if problem:
+        raise RecipeError(f"{Path(recipe.path).name}: {problem}")
+
+
 def build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, shards: int, samples_per_shard: int,
           workers: int, cluster: str = "local", echo: Callable[[str], object] = print, wait: bool = False) -> BuildReport:
     """Build (or finish) the dataset in `out`, holding its writer lock throughout: a second
     build of the same folder stops in one line (FolderBusy), or waits with `wait`."""
+    if cluster == "local":
+        check_render_support(recipe)
     check_writable(out)
     with FolderLock(out, what="meflow dataset build", wait=wait, on_wait=echo):
         return _build(out, recipe, assets, assets_dir, shards, samples_per_shard, workers, cluster, echo)
@@ -185,6 +223,8 @@ def _build(out: Path, recipe: Recipe, assets: FlameAssets, assets_dir: Path, sha
     handle = connect(cluster, workers)
     try:
         client = handle.client
+        if cluster != "local":
+            check_render_support(recipe, client, handle.render_device)
         echo(f"dashboard: {client.dashboard_link}")
         fit_seconds = 0.0
         if recipe.source.photos is not None:

@@ -2,7 +2,10 @@
 the command needs is missing."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import sys
 from typing import NoReturn
 
 import typer
@@ -32,3 +35,18 @@ def require_extra(command: str, extra: str, modules: tuple[str, ...] | None = No
     if missing:
         fail(f"`meflow {command}` needs the {extra} group ({', '.join(missing)} not installed): "
              f"pip install \"meflow[{extra}]\"")
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send what libraries print to fd 1 (Blender's start-up warnings) to stderr, so a command's
+    stdout holds only its own output (e.g. --json)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -1,4 +1,4 @@
-"""`meflow dataset build | verify | info | export | stats`."""
+"""`meflow dataset build | plan | verify | info | export | stats`."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import fail, require_extra
+from .common import fail, require_extra, stdout_to_stderr
 
 app = typer.Typer(help="Build, check, describe, export and plot shard datasets.", no_args_is_help=True)
 
@@ -62,6 +62,49 @@ def build(
                    f"({per_sample:.2f} s/sample{fitting})")
     for f in report.failures:
         typer.echo(f"  failed sample {f['index']} at {f['stage']}: {f['reason']}", err=True)
+
+
+@app.command()
+def plan(
+    recipe: str = typer.Option("meflow-v1", "--recipe", help="Recipe file or name in datasets/."),
+    shards: int = typer.Option(64, "--shards", min=1, help="Number of shards."),
+    samples: int = typer.Option(500, "--samples", min=1, help="Samples per shard."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Workers of the farm."),
+    cores: int = typer.Option(0, "--cores-per-worker", min=0, help="Cores per worker (0: this machine's)."),
+    pairs: int = typer.Option(2, "--calibration-pairs", min=1, help="Pairs rendered to calibrate (after one for start-up)."),
+    assets_dir: Path | None = typer.Option(None, "--assets", help="FLAME folder (default: configured, else the stand-in)."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Expected compute hours, wall time, disk and memory of SHARDS x SAMPLES pairs, from a short
+    calibration render of the recipe on this machine."""
+    require_extra("dataset plan", "render")
+    from flame_assets.assets import load_assets
+    from flame_assets.config import resolve_assets_dir
+    from flame_assets.errors import AssetError
+
+    from ..build.builder import check_render_support
+    from ..build.plan import calibrate, estimate, plan_json, plan_lines
+    from ..synthesis.distributions import RecipeError
+    from ..synthesis.recipe import load_recipe
+
+    try:
+        rec = load_recipe(recipe)
+        check_render_support(rec)
+        folder, _ = resolve_assets_dir(assets_dir)
+        if rec.source.photos is not None:
+            fail(f"{recipe}: plan renders random samples to calibrate; a photo recipe's cost depends on its fits "
+                 "(plan with a random-source recipe of the same [render] settings)")
+        with stdout_to_stderr():
+            cal = calibrate(rec, load_assets(folder), pairs)
+    except (RecipeError, AssetError) as err:
+        fail(str(err))
+    cores_per_worker = (cores or cal.threads) if cal.device == "CPU" else 1
+    farm = estimate(cal, shards, samples, workers, cores_per_worker)
+    if as_json:
+        typer.echo(json.dumps(plan_json(rec, cal, farm, shards, samples), indent=1))
+        return
+    for line in plan_lines(rec, cal, farm, shards, samples):
+        typer.echo(line)
 
 
 @app.command()

@@ -28,6 +28,8 @@ def preview(
     from flame_assets.config import resolve_assets_dir
     from flame_assets.errors import AssetError
     from render.backgrounds import BackgroundError
+    from render.blender.scene import RenderError
+    from render.blender.settings import UnsupportedSetting
 
     from ..build.provenance import provenance
     from ..export.preview_files import write_preview_extras, write_sample, write_wheel_legend
@@ -43,7 +45,7 @@ def preview(
         assets = load_assets(resolve_assets_dir(assets_dir)[0])
         out.mkdir(parents=True, exist_ok=True)
         worker = RenderWorker(rec, assets, threads=threads)
-    except (RecipeError, AssetError, BackgroundError) as err:
+    except (RecipeError, AssetError, BackgroundError, RenderError, UnsupportedSetting) as err:
         fail(str(err))
     except OSError as err:
         fail(f"cannot write to {out}: {err.strerror}; choose another --out")

@@ -149,7 +149,8 @@ class RenderWorker:
         self.glasses_local = g_verts
         uv = self.model.uv
         self.scene = BlenderScene(assets.faces, uv, eye_faces, eye_angle, glasses=(g_verts, g_faces, g_parts),
-                                  device=recipe.render.device, threads=recipe.render.threads if threads is None else threads)
+                                  device=recipe.render.device, threads=recipe.render.threads if threads is None else threads,
+                                  settings=recipe.render.cycles)
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
         self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.uses_fits else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facial.action_units import JAW_AU, STANDIN_ACTIONS, ActionUnit, parse_au_code
+from render.cycles_settings import CyclesSettings, settings_problem
 
 from ..appearance.identity import HAIR_STYLES, AppearanceProfile
 from ..fitting.config import FitConfig
@@ -239,6 +240,7 @@ class RenderProfile:
     background: Background
     glasses_probability: float
     appearance: AppearanceProfile = AppearanceProfile()
+    cycles: CyclesSettings = CyclesSettings()
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,24 @@ def _appearance(ren: _Section) -> AppearanceProfile:
     )
 
 
+def _cycles(ren: _Section) -> CyclesSettings:
+    """[render.cycles]: every key optional (the defaults are CyclesSettings'); checked against the
+    ranges and names Blender accepts, so a bad value fails here, before any worker starts."""
+    table = ren.data.get("cycles", {})
+    if not isinstance(table, dict):
+        raise RecipeError(f"{ren.file}: [render.cycles] must be a table")
+    known = sorted(CyclesSettings.__dataclass_fields__)
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise RecipeError(f"{ren.file}: [render.cycles] has unknown key {unknown[0]!r}: use one of {known}")
+    defaults = CyclesSettings()
+    candidate = {k: table.get(k, getattr(defaults, k)) for k in known}
+    problem = settings_problem(candidate)
+    if problem:
+        raise RecipeError(f"{ren.file}: {problem}")
+    return CyclesSettings(**candidate)
+
+
 def _colour(value: str, where: str) -> str:
     if not (isinstance(value, str) and len(value) == 7 and value[0] == "#"):
         raise RecipeError(f"{where} must hold colours like '#e0ac8a', got {value!r}")
@@ -415,6 +435,7 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
         background=Background(kinds=bg.choices("kinds", BACKGROUND_KINDS), image_folder=bg.text("image_folder", default="")),
         glasses_probability=glasses.number("probability", 0.0, 1.0),
         appearance=_appearance(ren),
+        cycles=_cycles(ren),
     )
     if "images" in render.background.kinds and not render.background.image_folder:
         raise RecipeError(f"{file}: [render.background] kinds lists 'images' but image_folder is empty: set a folder of images")

@@ -1,6 +1,6 @@
-"""Cycles materials for the head, eyes and glasses. Every material writes the same two AOVs
-(the facial and head target positions, from per-vertex attributes), so one 1-sample data layer
-yields exact ground truth for whatever surface the camera sees first."""
+"""Cycles materials for the head, eyes and glasses, and the data layer's override material: it
+writes two AOVs (the facial and head target positions, from per-vertex attributes) on every
+surface, so one 1-sample data layer yields exact ground truth for whatever the camera sees first."""
 from __future__ import annotations
 
 import bpy
@@ -90,8 +90,7 @@ def skin_material(texture_image: bpy.types.Image, maps: dict[str, bpy.types.Imag
     strength = bump.inputs["Strength"]
     tree.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
     tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    _add_target_aovs(tree)
-    return material, {"tone": tone, "use_texture": textured.inputs["Factor"], "use_maps": painted.inputs["Factor"],
+    return material, {"bsdf": bsdf, "tone": tone, "use_texture": textured.inputs["Factor"], "use_maps": painted.inputs["Factor"],
                       "use_map_roughness": rough.inputs["Factor"], "bump": strength}
 
 
@@ -123,7 +122,6 @@ def eye_material() -> tuple[bpy.types.Material, dict]:
     tree.links.new(unit.outputs["Value"], ramp.inputs["Fac"])
     tree.links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
     tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    _add_target_aovs(tree)
     return material, {"ramp": ramp.color_ramp, "iris_positions": (PUPIL_RADIANS / math.pi + 0.01, IRIS_RADIANS / math.pi)}
 
 
@@ -135,15 +133,26 @@ def glasses_materials() -> tuple[bpy.types.Material, bpy.types.Material]:
     bsdf.inputs["Metallic"].default_value = 0.6
     bsdf.inputs["Roughness"].default_value = 0.25
     tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    _add_target_aovs(tree)
     lens = bpy.data.materials.new("glasses_lens")
     tree, out = _nodes(lens)
     glass = tree.nodes.new("ShaderNodeBsdfGlass")
     glass.inputs["IOR"].default_value = 1.5
     glass.inputs["Roughness"].default_value = 0.0
     tree.links.new(glass.outputs["BSDF"], out.inputs["Surface"])
-    _add_target_aovs(tree)
     return frame, lens
+
+
+def data_material() -> bpy.types.Material:
+    """The data layer's override for every surface: the target AOVs on a black diffuse, so the
+    layer's one sample stops at the first hit instead of tracing skin, bounces and lights (5x
+    cheaper). (A zero-strength emission is dropped by Cycles as no surface, AOVs included.)"""
+    material = bpy.data.materials.new("data_layer")
+    tree, out = _nodes(material)
+    black = tree.nodes.new("ShaderNodeBsdfDiffuse")
+    black.inputs["Color"].default_value = (0.0, 0.0, 0.0, 1.0)
+    tree.links.new(black.outputs["BSDF"], out.inputs["Surface"])
+    _add_target_aovs(tree)
+    return material
 
 
 def world(scene: bpy.types.Scene) -> dict:

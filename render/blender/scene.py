@@ -1,8 +1,8 @@
 """The Blender Cycles backend: one long-lived scene per process, meshes updated in place.
 
 Per pair: render call 1 draws the onset mesh in two view layers, 'beauty' (N samples, denoised)
-and 'data' (1 sample, whose only sample sits at each pixel centre), where every material writes
-the facial and head target positions of the visible surface point into AOVs. Render call 2 draws
+and 'data' (1 sample, whose only sample sits at each pixel centre), where one override material
+writes the facial and head target positions of the visible surface point into AOVs. Render call 2 draws
 the apex mesh in 'beauty' only. Both land in multilayer EXR files read back with OpenEXR.
 """
 from __future__ import annotations
@@ -19,14 +19,14 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..camera import look_at
+from ..camera import Camera, look_at, subject_box
+from ..cycles_settings import CyclesSettings
 from ..scene_spec import SceneSpec, SkinMaps
 from . import materials as mats
+from .settings import apply_cycles_settings, gpu_devices
 
 MAX_LIGHTS = 8
-MAX_BOUNCES = {"max_bounces": 6, "diffuse_bounces": 2, "glossy_bounces": 2, "transmission_bounces": 6,
-               "transparent_max_bounces": 6, "volume_bounces": 0}
-GPU_BACKENDS = ("CUDA", "OPTIX")
+BORDER_MARGIN_PX = 4  # beyond the pixel filter's reach (1.5 px wide) and the denoiser's edge handling
 SKIN_MAPS = ("albedo", "height", "roughness")
 
 
@@ -79,12 +79,9 @@ def _configure_device(scene: bpy.types.Scene, device: str) -> None:
     if device == "CPU":
         scene.cycles.device = "CPU"
         return
-    prefs = bpy.context.preferences.addons["cycles"].preferences
-    prefs.compute_device_type = device
-    prefs.get_devices()
-    gpus = [d for d in prefs.devices if d.type == device]
-    if not gpus:
+    if not gpu_devices(device):
         raise RenderError(f"no {device} device found: render with device = \"CPU\" or install the GPU driver")
+    prefs = bpy.context.preferences.addons["cycles"].preferences
     for d in prefs.devices:
         d.use = d.type == device
     scene.cycles.device = "GPU"
@@ -99,7 +96,8 @@ class BlenderScene:
 
     def __init__(self, faces: np.ndarray, uv: tuple[np.ndarray, np.ndarray] | None, eye_faces: np.ndarray,
                  eye_angle: np.ndarray, glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 device: str = "CPU", threads: int = 0, workdir: str | None = None) -> None:
+                 device: str = "CPU", threads: int = 0, workdir: str | None = None,
+                 settings: CyclesSettings = CyclesSettings()) -> None:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = scene = bpy.context.scene
         scene.render.engine = "CYCLES"
@@ -110,18 +108,19 @@ class BlenderScene:
         if threads:
             scene.render.threads = threads
         scene.view_settings.view_transform = "Standard"
-        for key, value in MAX_BOUNCES.items():
-            setattr(scene.cycles, key, value)
-        settings = scene.render.image_settings
-        settings.media_type = "MULTI_LAYER_IMAGE"
-        settings.file_format = "OPEN_EXR_MULTILAYER"
-        settings.color_depth = "32"
-        settings.exr_codec = "NONE"
+        scene.cycles.volume_bounces = 0
+        image = scene.render.image_settings
+        image.media_type = "MULTI_LAYER_IMAGE"
+        image.file_format = "OPEN_EXR_MULTILAYER"
+        image.color_depth = "32"
+        image.exr_codec = "NONE"
         self.beauty = scene.view_layers[0]
         self.beauty.name = "beauty"
         self.data = scene.view_layers.new("data")
         self.data.samples = 1
         self.data.cycles.use_denoising = False
+        self.data.material_override = mats.data_material()
+        self.data.use_pass_combined = False  # only the AOVs are read: a smaller EXR to write and read
         for name in mats.TARGET_ATTRIBUTES:
             aov = self.data.aovs.add()
             aov.name, aov.type = name, "COLOR"
@@ -144,6 +143,7 @@ class BlenderScene:
         if glasses is not None:
             g_verts, g_faces, g_parts = glasses
             self.glasses = self._mesh_object("glasses", g_verts, g_faces, list(mats.glasses_materials()), g_parts.astype(np.int32))
+        self.apply_settings(settings)
         self.world = mats.world(scene)
         self.camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
         scene.collection.objects.link(self.camera)
@@ -155,6 +155,25 @@ class BlenderScene:
             scene.collection.objects.link(light)
             light.hide_render = True
             self.lights.append(light)
+
+    def apply_settings(self, settings: CyclesSettings) -> None:
+        """How the beauty layer samples and denoises (the data layer always takes 1 plain sample)."""
+        apply_cycles_settings(self.scene, self.skin_nodes["bsdf"], settings)
+        self.subject_border = settings.subject_border
+        self.scene.render.use_border = False
+        self.scene.render.use_crop_to_border = False  # full-size output, transparent outside the border
+
+    def _set_border(self, spec: SceneSpec, *surfaces: np.ndarray | None) -> None:
+        """Restrict both renders of a pair to the box all its surfaces (V, 3) project into."""
+        if not self.subject_border:
+            return
+        camera = Camera(spec.width, spec.height, spec.focal_mm, np.asarray(spec.world_from_camera))
+        x0, y0, x1, y1 = subject_box(camera, np.concatenate([s for s in surfaces if s is not None]), BORDER_MARGIN_PX)
+        render = self.scene.render
+        render.use_border = True
+        # Blender's border is in fractions of the frame, y up from the bottom row.
+        render.border_min_x, render.border_max_x = x0 / spec.width, x1 / spec.width
+        render.border_min_y, render.border_max_y = 1.0 - y1 / spec.height, 1.0 - y0 / spec.height
 
     def _mesh_object(self, name: str, verts: np.ndarray, faces: np.ndarray, materials: list, material_index: np.ndarray):
         mesh = bpy.data.meshes.new(name)
@@ -271,6 +290,7 @@ class BlenderScene:
             self.glasses.hide_render = glasses is None
             if glasses is not None:
                 self._set_geometry(self.glasses, glasses[0], glasses[2], glasses[1])
+        self._set_border(spec, onset, apex, *(glasses[0], glasses[2]) if glasses is not None else ())
         timings["scene_update"] = time.perf_counter() - t
         t = time.perf_counter()
         first = self._render("onset", with_data=True)
@@ -288,13 +308,28 @@ class BlenderScene:
             mask=facial[..., 3] > 0.5, timings=timings,
         )
 
-    def render_beauty_only(self, spec: SceneSpec, vertices: np.ndarray) -> float:
-        """Seconds for one beauty render of `vertices` (for benchmarks: the irreducible cost)."""
-        self._apply_scene(spec)
-        self._set_maps(None)
+    def render_beauty(self, spec: SceneSpec, vertices: np.ndarray, glasses: np.ndarray | None = None,
+                      maps: SkinMaps | None = None) -> tuple[np.ndarray, float]:
+        """One beauty render of the head at `vertices` (V, 3) and the glasses at `glasses` (G, 3)
+        (None: no glasses) -> ((H, W, 4) premultiplied linear RGBA, seconds). For benchmarks."""
+        self._apply_scene(spec if maps is None else dataclasses.replace(spec, texture=""))
+        self._set_maps(maps)
         self._set_geometry(self.head, vertices)
         if self.glasses is not None:
-            self.glasses.hide_render = True
+            self.glasses.hide_render = glasses is None
+            if glasses is not None:
+                self._set_geometry(self.glasses, glasses)
+        self._set_border(spec, vertices, glasses)
         t = time.perf_counter()
-        self._render("beauty", with_data=False)
-        return time.perf_counter() - t
+        image = self._render("beauty", with_data=False)["beauty.Combined"]
+        return image, time.perf_counter() - t
+
+    def render_data_only(self) -> float:
+        """Seconds for the 1-sample data layer alone, on the scene as the last render left it."""
+        self.beauty.use = False
+        try:
+            t = time.perf_counter()
+            self._render("data", with_data=True)
+            return time.perf_counter() - t
+        finally:
+            self.beauty.use = True
