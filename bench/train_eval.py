@@ -2,7 +2,8 @@
 trained on the CPU training recipe, then ONE `meflow eval` run on held-out identities against
 zero, Farneback, DIS, TV-L1 and RAFT; training throughput, inference time and peak memory.
 
-    .venv/bin/python bench/train_eval.py [--data build/cpu-train] [--run build/bench-train]
+    .venv/bin/python bench/train_eval.py [--data build/cpu-train] [--run build/bench-train] [--reuse]
+With --reuse, the stages RUN holds from an earlier run are kept (a retrained stage 1 retrains stage 2).
 Without the dataset it first builds it (datasets/cpu-train.toml, 32 shards x 36 pairs, 2 workers).
 Figures go to stdout and RUN/figures.json; pictures to docs/ with --docs.
 """
@@ -77,6 +78,22 @@ def flow_example(data: Path, ckpt: Path, out: Path) -> None:
     run(["flow", str(out / "onset.png"), str(out / "apex.png"), "--ckpt", str(ckpt), "--out", str(out)])
 
 
+def train(args: argparse.Namespace, stage: int, config: str, out: Path) -> float:
+    """Train one stage and return its minutes; with --reuse, a stage this benchmark finished
+    before (its checkpoint and its recorded minutes) is kept."""
+    record = out / f"stage{stage}" / "bench_minutes.json"
+    if args.reuse and record.is_file() and (out / f"stage{stage}" / "last.pt").is_file():
+        print(f"  kept {out.name} stage {stage} (--reuse)", flush=True)
+        return json.loads(record.read_text())["minutes"]
+    for later in range(stage, 3):  # a retrained stage 1 invalidates the stage 2 built on it
+        shutil.rmtree(out / f"stage{later}", ignore_errors=True)
+    began = time.monotonic()
+    run(["train", "--stage", str(stage), "--config", config, "--data", str(args.data), "--out", str(out)])
+    taken = (time.monotonic() - began) / 60
+    record.write_text(json.dumps({"minutes": taken}))
+    return taken
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "build/cpu-train")
@@ -85,19 +102,18 @@ def main() -> None:
     parser.add_argument("--config", default="cpu", help="MEFlowNet config (a dry run can pass a smaller one)")
     parser.add_argument("--raft-config", default="raft-cpu")
     parser.add_argument("--split", default="test")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the stages RUN already holds from an earlier run of this benchmark (retrain only what changed)")
     args = parser.parse_args()
     if not (args.data / "dataset.json").is_file():
         run(["dataset", "build", "--recipe", "cpu-train", "--shards", "32", "--samples", "36", "--workers", "2", "--out", str(args.data)])
-    shutil.rmtree(args.run, ignore_errors=True)
+    if not args.reuse:
+        shutil.rmtree(args.run, ignore_errors=True)
     model_run, raft_run = args.run / "meflownet", args.run / "raft"
-    began = time.monotonic()
-    run(["train", "--stage", "1", "--config", args.config, "--data", str(args.data), "--out", str(model_run)])
-    run(["train", "--stage", "2", "--config", args.config, "--data", str(args.data), "--out", str(model_run)])
-    model_minutes = (time.monotonic() - began) / 60
+    minutes = {"stage1": train(args, 1, args.config, model_run), "stage2": train(args, 2, args.config, model_run)}
+    model_minutes = minutes["stage1"] + minutes["stage2"]
     train_peak = children_peak_mb()
-    began = time.monotonic()
-    run(["train", "--stage", "1", "--config", args.raft_config, "--data", str(args.data), "--out", str(raft_run)])
-    raft_minutes = (time.monotonic() - began) / 60
+    raft_minutes = train(args, 1, args.raft_config, raft_run)
     metrics = json.loads(run(["eval", "--ckpt", str(model_run / "stage2/last.pt"), "--data", str(args.data), "--split", args.split,
                               "--baselines", "zero,farneback,dis,tvl1,raft", "--raft-ckpt", str(raft_run / "stage1/last.pt"),
                               "--json", "--out", str(args.run / "eval")]))

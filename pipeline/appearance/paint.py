@@ -85,18 +85,21 @@ def vertex_hair_thickness(identity: Identity, layout: TexelLayout) -> np.ndarray
 def _lip_mask(points: np.ndarray, lm: np.ndarray) -> np.ndarray:
     """(N,) soft inside of the outer lip contour, seen from the front."""
     poly = lm[OUTER_LIPS, :2]
-    x, y = points[:, 0], points[:, 1]
-    inside = np.zeros(len(points), bool)
-    dist = np.full(len(points), np.inf)
+    # Only texels within LIP_EDGE of the contour's box can be non-zero: test those alone.
+    near_box = np.all((points[:, :2] > poly.min(0) - LIP_EDGE) & (points[:, :2] < poly.max(0) + LIP_EDGE), axis=1)
+    candidates = np.flatnonzero(near_box & (points[:, 2] > lm[OUTER_LIPS, 2].min() - 0.12))
+    x, y = points[candidates, 0], points[candidates, 1]
+    inside = np.zeros(len(candidates), bool)
+    dist = np.full(len(candidates), np.inf)
     for a, b in zip(poly, np.roll(poly, -1, 0)):
         crosses = ((a[1] > y) != (b[1] > y)) & (x < (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1] + 1e-12) + a[0])
         inside ^= crosses
         d = b - a
         s = np.clip(((x - a[0]) * d[0] + (y - a[1]) * d[1]) / (d @ d), 0, 1)
         dist = np.minimum(dist, np.hypot(x - a[0] - s * d[0], y - a[1] - s * d[1]))
-    front = points[:, 2] > lm[OUTER_LIPS, 2].min() - 0.12
-    signed = np.where(inside, dist, -dist)
-    return smoothstep(-LIP_EDGE, LIP_EDGE, signed) * front
+    out = np.zeros(len(points))
+    out[candidates] = smoothstep(-LIP_EDGE, LIP_EDGE, np.where(inside, dist, -dist))
+    return out
 
 
 def _brows(identity: Identity, points: np.ndarray, lm: np.ndarray) -> np.ndarray:
