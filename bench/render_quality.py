@@ -162,12 +162,12 @@ class Renderer:
 
 
 def cache_key(inputs: SampleInputs, samples: int) -> str:
-    import bpy
+    from render.blender.scene import blender_version  # bpy stays inside render/
 
     h = hashlib.sha256(json.dumps(inputs.scene.to_json(), sort_keys=True, default=str).encode())
     for s in STATES:
         h.update(np.ascontiguousarray(inputs.geometry[s].vertices, np.float64).tobytes())
-    h.update(json.dumps([samples, REFERENCE_TEXTURE, REFERENCE.to_json(), bpy.app.version_string]).encode())
+    h.update(json.dumps([samples, REFERENCE_TEXTURE, REFERENCE.to_json(), blender_version()]).encode())
     return h.hexdigest()[:20]
 
 
