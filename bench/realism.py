@@ -55,16 +55,19 @@ def group_nme(predicted: np.ndarray, target: np.ndarray) -> dict[str, float]:
     return {name: float(np.mean([err[i] for g in members for i in GROUPS[g]])) for name, members in GROUP_MEMBERS.items()}
 
 
-def measure_recipe(recipe, n: int, detector) -> tuple[dict, list]:
+def measure_recipe(recipe, n: int, detector) -> tuple[dict, list, list]:
+    """Figures of one recipe's first n samples, their onset images, and (image, ground-truth
+    landmarks, detected landmarks or None) per sample for the overlay picture."""
     from pipeline.synthesis.pair import RenderWorker
 
     worker = RenderWorker(recipe, load_assets(ensure_standin()))
-    nmes, groups, ratios, seconds, found, onsets = [], [], [], [], 0, []
+    nmes, groups, ratios, seconds, found, onsets, marked = [], [], [], [], 0, [], []
     for k in range(n):
         t = time.perf_counter()
         r = worker.render_index(k)
         seconds.append(time.perf_counter() - t)
         onsets.append(r.onset)
+        points = None
         try:
             points = detector.detect(r.onset)
             found += 1
@@ -72,6 +75,7 @@ def measure_recipe(recipe, n: int, detector) -> tuple[dict, list]:
             groups.append(group_nme(points, r.landmarks_onset))
         except NoFaceError:
             pass
+        marked.append((r.onset, r.landmarks_onset, points))
         mask = r.mask
         true = r.flow_facial[mask]
         err = np.linalg.norm(dis_flow(r.onset, r.apex)[mask] - true, axis=-1).mean()
@@ -83,7 +87,7 @@ def measure_recipe(recipe, n: int, detector) -> tuple[dict, list]:
         "nme_by_group": {g: float(np.median([x[g] for x in groups])) for g in GROUP_MEMBERS} if groups else {},
         "dis_trackability": float(np.median(ratios)), "seconds_per_pair": float(np.mean(seconds[1:] or seconds)),
     }
-    return row, onsets
+    return row, onsets, marked
 
 
 def measure_real_photos(detector) -> dict:
@@ -122,6 +126,27 @@ def side_by_side(columns: dict[str, list[np.ndarray]], path: Path, per_row: int 
     plt.close(fig)
 
 
+def landmark_overlay(marked: list, path: Path, count: int = 4, zoom: int = 2) -> None:
+    """The first `count` renders cropped to the face, ground-truth landmarks in green and the
+    detector's in red, side by side."""
+    from PIL import Image, ImageDraw
+
+    tiles = []
+    for image, truth, found in marked[:count]:
+        centre, half = (truth.min(0) + truth.max(0)) / 2, 0.65 * (truth.max(0) - truth.min(0)).max()
+        box = [int(round(v)) for v in (*(centre - half), *(centre + half))]  # square; outside the image is black
+        side = 256 * zoom
+        scale = side / (box[2] - box[0])
+        tile = Image.fromarray(image).crop(box).resize((side, side), Image.LANCZOS)
+        draw = ImageDraw.Draw(tile)
+        for points, colour in ((truth, (40, 255, 40)), (found, (255, 40, 40))):
+            for x, y in ([] if points is None else (points - box[:2]) * scale):
+                draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+        tiles.append(np.asarray(tile))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(tiles, 1)).save(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipes", default="smoke,meflow-v1")
@@ -132,6 +157,8 @@ def main() -> None:
     parser.add_argument("--picture", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--sheet", type=Path, default=None, help="A 4 x 4 contact sheet of the first recipe's first 16 identities.")
+    parser.add_argument("--overlay", type=Path, default=None,
+                        help="The last recipe's first 4 renders with ground-truth (green) and detected (red) landmarks.")
     args = parser.parse_args()
     detector = MediapipeDetector()
     print(f"realism: {os.cpu_count()} cores, mediapipe face mesh -> iBUG-68, {args.samples} samples per recipe")
@@ -143,7 +170,7 @@ def main() -> None:
         for off in variants:
             recipe = recipe_appearance_off(load_recipe(name)) if off else load_recipe(name)
             label = f"{name}{' (mannequin)' if off else ''}"
-            row, onsets = measure_recipe(recipe, args.samples, detector)
+            row, onsets, marked = measure_recipe(recipe, args.samples, detector)
             row["recipe"] = label
             rows.append(row)
             pictures[label] = onsets
@@ -158,6 +185,9 @@ def main() -> None:
     if args.picture:
         side_by_side(pictures, args.picture)
         print(f"wrote {args.picture}")
+    if args.overlay:
+        landmark_overlay(marked, args.overlay)
+        print(f"wrote {args.overlay}")
     if args.sheet:
         first = next(iter(pictures.values()))[:16]
         grid = [np.concatenate(first[r:r + 4], 1) for r in range(0, len(first) - len(first) % 4, 4)]

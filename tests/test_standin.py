@@ -156,3 +156,31 @@ def test_generation_is_deterministic_across_processes(tmp_path, standin_assets):
     assert out.stdout.strip() == standin_assets.fingerprint
     card = json.loads(next(tmp_path.glob("standin-v1-*/standin_card.json")).read_text())
     assert [row["name"] for row in card["expression_directions"][:N_BILATERAL]] == [a.name for a in ACTIONS]
+
+
+def _contour_points(assets) -> np.ndarray:
+    """(79, 17, 3) the contour embedding's points on the neutral template, one row per table row."""
+    corners = assets.v_template[assets.faces[assets.dynamic_lmk_faces]]  # (79, 17, 3, 3)
+    return np.einsum("ykc,ykcd->ykd", assets.dynamic_lmk_bary, corners)
+
+
+def test_jaw_outline_follows_ibug_spacing_in_front_of_the_ears(standin_assets, neutral):
+    """iBUG's jaw points run evenly from beside the eyes to the chin along the face's outline, on
+    the cheek rather than the ear: the detector's convention, so its error measures the render."""
+    lmk = neutral.landmarks[0].numpy()
+    jaw = lmk[:17, :2]  # frontal (yaw 0): the neutral face
+    steps = np.linalg.norm(np.diff(jaw, axis=0), axis=1)
+    assert steps.max() < 1.6 * steps.mean() and steps.min() > 0.5 * steps.mean()  # evenly spread, no bunching
+    eye_height = lmk[36:48, 1].mean()
+    assert abs(lmk[0, 1] - eye_height) < 0.012 and abs(lmk[16, 1] - eye_height) < 0.012
+    assert (lmk[:17, 2] > 0.0).all()  # in front of the ears (their centre is behind z = 0)
+    np.testing.assert_allclose(jaw[:8, 0], -jaw[16:8:-1, 0], atol=2e-3)  # mirror-symmetric halves
+    np.testing.assert_allclose(jaw[:8, 1], jaw[16:8:-1, 1], atol=2e-3)
+
+
+def test_jaw_outline_slides_smoothly_with_yaw(standin_assets):
+    """A fitter follows the contour through the head's yaw: one degree moves no point far."""
+    points = _contour_points(standin_assets)
+    in_yaw_order = list(range(39, 0, -1)) + [0] + list(range(40, 79))  # rows: yaw 0, -1 .. -39, then 1 .. 39
+    per_degree = np.linalg.norm(np.diff(points[in_yaw_order], axis=0), axis=-1)
+    assert per_degree.max() < 0.008  # metres; a point switching between cheekbone and jaw jumped 0.07

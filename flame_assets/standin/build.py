@@ -13,7 +13,7 @@ from ..assets import ROOT_PARENT
 from ..cache import atomic_folder, default_cache_dir
 from . import expressions, shape_space
 from .geometry import Template, build_template, skin
-from .landmarks import contour_vertices, static_landmark_vertices, vertex_embedding
+from .landmarks import contour_embedding, static_landmark_vertices, vertex_embedding
 from .regions import build_regions
 from .rig import PARENTS, joint_regressor, pose_correctives, skinning_weights
 from .spec import JOINT_NAMES, SPEC, VERSION, HeadSpec
@@ -65,9 +65,8 @@ def build_model(spec: HeadSpec = SPEC) -> dict:
         _to_vertices(template, expressions.expression_directions(regions, joints[2])),
     ], axis=2)
     static = static_landmark_vertices(template)
-    contour = contour_vertices(template, spec)
     static_faces, static_bary = vertex_embedding(static, template.faces)
-    contour_faces, contour_bary = vertex_embedding(contour, template.faces)
+    contour_faces, contour_bary = contour_embedding(template, spec)
     return dict(
         v_template=template.vertices, f=template.faces, shapedirs=shapedirs,
         posedirs=pose_correctives(template, regions), J_regressor=j_regressor,

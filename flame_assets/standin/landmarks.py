@@ -68,19 +68,27 @@ def static_landmark_vertices(template: Template) -> np.ndarray:
     return np.asarray(brow_r + brow_l + nose + eyes + outer + inner, np.int64)
 
 
-CONTOUR_MIN_Z = -0.03  # metres
+# The jaw outline follows iBUG's convention: points 0 and 16 beside the eyes, 8 at the chin, and
+# the rest spread evenly along the outline between them, on the cheek in front of the ear.
+CONTOUR_FRONT_Z = 0.012  # metres: in front of the ear (centre z -0.012, sigma 0.011)
+CONTOUR_TOP_Y = 0.007  # metres above the eye centres where points 0 and 16 sit
+CHIN_FRONT_Z = 0.02  # metres: chin candidates are on the front of the face
+CHIN_BELOW_MOUTH = 0.015  # metres: chin candidates are this far below the mouth line
+OUTLINE_RAYS = 64  # rays per side that trace the outline, from its top down to the chin
+MIDLINE_HALF_WIDTH = 2e-3  # metres: vertices this close to x = 0 are on the midline
+YAW_SMOOTHING_DEG = 3.0  # Gaussian sigma over yaw: the outline can switch between the cheekbone
+# and the jaw side from one degree to the next; a fitter needs the points to slide, not jump
 
 
 def _contour_candidates(template: Template, spec: HeadSpec) -> np.ndarray:
-    """Skin vertices that may carry the jaw outline: cheeks and jaw sides, and the chin."""
+    """Skin vertices that may carry the jaw outline: cheeks and jaw sides in front of the ears,
+    from the eyes' height down, and the chin."""
     grid = template.grid
     skin = template.vertices[: grid.n_vertices]
     x, y, z = skin[:, 0], skin[:, 1], skin[:, 2]
     head = grid.neck == 0
-    # No outer limit on |x|: the frontal outline (where annotators and detectors put the jaw
-    # line) is the widest skin at each height, just behind z = 0.
-    sides = (np.abs(x) > 0.035) & (y < spec.eye_center_y - 0.012) & (z > CONTOUR_MIN_Z)
-    chin = (y < spec.mouth_y - 0.015) & (z > 0.02)
+    sides = (np.abs(x) > 0.035) & (y < spec.eye_center_y + CONTOUR_TOP_Y) & (z > CONTOUR_FRONT_Z)
+    chin = (y < spec.mouth_y - CHIN_BELOW_MOUTH) & (z > CHIN_FRONT_Z)
     return np.flatnonzero(head & (sides | chin))
 
 
@@ -89,26 +97,96 @@ def yaw_of_bin(k: int) -> float:
     return -float(k) if k <= CONTOUR_MAX_YAW_DEG else float(k - CONTOUR_MAX_YAW_DEG)
 
 
-def contour_vertices(template: Template, spec: HeadSpec) -> np.ndarray:
-    """(79, 17) vertex index of contour points 0..16 for each yaw bin."""
+def menton_vertex(template: Template, candidates: np.ndarray) -> int:
+    """The chin point (iBUG 8): the lowest candidate on the midline."""
+    pts = template.vertices[candidates]
+    midline = np.flatnonzero(np.abs(pts[:, 0]) < MIDLINE_HALF_WIDTH)
+    return int(candidates[midline[np.argmin(pts[midline, 1])]])
+
+
+def outline_half(xy: np.ndarray, top_y: float, chin: np.ndarray, sign: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """One side of the lower face's outline as a camera sees it, sampled at `count` points evenly
+    spaced along it from the top (height top_y) to the chin, the chin excluded.
+
+    xy (N, 2) candidate points of that side in the view (x right, y up); chin (2,) the chin point;
+    sign -1 for the side at -x, +1 for +x. The outline is the farthest candidate from the centre
+    (chin x, top_y) along each of OUTLINE_RAYS rays from the horizontal down to the chin (extreme
+    points along directions would bunch at the outline's corners instead). Returns (count, 2)
+    indices into xy of the outline points each sample lies between, and (count,) the fraction of
+    the way from the first to the second.
+    """
+    centre = np.array([chin[0], top_y])
+    rel = xy - centre
+    angle = np.arctan2(rel[:, 1], sign * rel[:, 0])  # 0: straight out to the side; -pi/2: down
+    edges = np.linspace(0.0, np.arctan2(chin[1] - top_y, 0.0), OUTLINE_RAYS + 1)
+    radius = np.linalg.norm(rel, axis=1)
+    traced = []
+    for high, low in zip(edges[:-1], edges[1:]):
+        on_ray = np.flatnonzero((angle <= high) & (angle > low))
+        if on_ray.size:
+            traced.append(int(on_ray[np.argmax(radius[on_ray])]))
+    path = xy[traced]
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+    total = arc[-1] + np.linalg.norm(chin - path[-1])  # the outline ends at the chin
+    wanted = total * np.arange(count) / count
+    segment = np.clip(np.searchsorted(arc, wanted, side="right") - 1, 0, len(traced) - 2)
+    fraction = np.clip((wanted - arc[segment]) / np.maximum(arc[segment + 1] - arc[segment], 1e-12), 0.0, 1.0)
+    ends = np.asarray(traced)[np.stack([segment, segment + 1], 1)]
+    return ends, fraction
+
+
+def surface_embedding(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mesh point nearest each of `points` (P, 3), searched among the faces around its nearest
+    vertex -> (P,) face index and (P, 3) barycentric coordinates (non-negative, summing to 1)."""
+    used = np.unique(faces)
+    face_idx, bary = np.zeros(len(points), np.int64), np.zeros((len(points), 3))
+    for n, q in enumerate(points):
+        nearest = used[np.argmin(np.linalg.norm(vertices[used] - q, axis=1))]
+        best = np.inf
+        for f in np.flatnonzero((faces == nearest).any(1)):
+            a, b, c = vertices[faces[f]]
+            w = np.linalg.lstsq(np.stack([b - a, c - a], 1), q - a, rcond=None)[0]
+            coords = np.clip(np.array([1.0 - w.sum(), w[0], w[1]]), 0.0, None)
+            coords /= coords.sum()
+            dist = np.linalg.norm(coords @ vertices[faces[f]] - q)
+            if dist < best:
+                best, face_idx[n], bary[n] = dist, f, coords
+    return face_idx, bary
+
+
+def smooth_over_yaw(points: np.ndarray, sigma_deg: float = YAW_SMOOTHING_DEG) -> np.ndarray:
+    """(79, 17, 3) contour points per look-up-table row -> the same, each point's path over yaw
+    smoothed by a Gaussian of sigma_deg degrees (ends held: the table clamps beyond them)."""
+    yaws = np.array([yaw_of_bin(k) for k in range(len(points))])
+    weights = np.exp(-0.5 * ((yaws[:, None] - yaws[None, :]) / sigma_deg) ** 2)
+    return np.einsum("kj,jnd->knd", weights / weights.sum(1, keepdims=True), points)
+
+
+def contour_embedding(template: Template, spec: HeadSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Contour points 0..16 for each yaw bin on the stand-in's skin -> (79, 17) face index and
+    (79, 17, 3) barycentric coordinates (FLAME's dynamic embedding). Each point lies on the skin
+    between two outline vertices, so it slides smoothly along the outline as the yaw changes."""
     cand = _contour_candidates(template, spec)
     pts = template.vertices[cand]
-    angles = np.deg2rad(180.0 + np.arange(N_CONTOUR_LANDMARKS) * 180.0 / (N_CONTOUR_LANDMARKS - 1))  # image-left, down, image-right
-    directions = np.stack([np.cos(angles), np.sin(angles)], -1)
-    table = np.zeros((N_YAW_BINS, N_CONTOUR_LANDMARKS), np.int64)
+    chin = menton_vertex(template, cand)
+    half = (N_CONTOUR_LANDMARKS - 1) // 2
+    top_y = spec.eye_center_y + CONTOUR_TOP_Y
+    skin_faces = template.faces[(template.faces < template.grid.n_vertices).all(1)]
+    points = np.zeros((N_YAW_BINS, N_CONTOUR_LANDMARKS, 3))
     for k in range(N_YAW_BINS):
         a = np.deg2rad(yaw_of_bin(k))
         rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
         xy = (pts @ rot.T)[:, :2]
-        for j, d in enumerate(directions):
-            side = np.ones(len(cand), bool)
-            if j < 8:
-                side = pts[:, 0] < 0.0
-            elif j > 8:
-                side = pts[:, 0] > 0.0
-            score = np.where(side, xy @ d, -np.inf)
-            table[k, j] = cand[int(np.argmax(score))]
-    return table
+        chin_xy = (rot @ template.vertices[chin])[:2]
+        points[k, half] = template.vertices[chin]
+        for side, sign, slots in ((pts[:, 0] < 0.0, -1.0, slice(0, half)), (pts[:, 0] > 0.0, 1.0, slice(2 * half, half, -1))):
+            members = np.flatnonzero(side)
+            ends, t = outline_half(xy[members], top_y, chin_xy, sign, half)
+            first, second = pts[members[ends[:, 0]]], pts[members[ends[:, 1]]]
+            points[k, slots] = first + t[:, None] * (second - first)
+    faces, bary = surface_embedding(smooth_over_yaw(points).reshape(-1, 3), template.vertices, skin_faces)
+    lookup = np.flatnonzero((template.faces < template.grid.n_vertices).all(1))
+    return lookup[faces].reshape(N_YAW_BINS, N_CONTOUR_LANDMARKS), bary.reshape(N_YAW_BINS, N_CONTOUR_LANDMARKS, 3)
 
 
 def vertex_embedding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
