@@ -77,6 +77,7 @@ bench: setup
 	$(BIN)/python bench/fit_throughput.py
 	$(BIN)/python bench/photos_to_shards.py   # AffectNet-shaped sample: fit on 1 and 2 workers, then the one command (~2 min)
 	$(BIN)/python bench/train_eval.py   # builds the CPU training data first (~40 min), then ~45 min
+	$(BIN)/python bench/expression_signal.py --ckpt build/bench-train/meflownet/stage1/last.pt   # ~1.5 min
 	$(BIN)/python bench/instruct_emotions.py   # builds 200 labelled pairs first (~6 min), then ~30 s
 	$(BIN)/python bench/realism.py --picture docs/realism_side_by_side.png --overlay docs/realism_landmarks.png   # ~24 s per 512-px pair with mediapipe
 

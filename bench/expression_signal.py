@@ -1,0 +1,119 @@
+"""Where does the expression flow get lost? A diagnostic for MEFlowNet's expression bar.
+
+Zero flow is hard to beat on expression EPE because the expression moves few pixels by little
+(mean 0.03 px over the face on cpu-train). A method can only beat it if its facial flow is
+accurate where the expression moves. On samples no dataset holds (indices from --first), rendered
+at the recipe's samples per pixel and at more, this prints:
+
+- facial-flow EPE over the face, of a trained checkpoint and of DIS;
+- the same on the pixels whose true expression flow exceeds 0.1 and 0.3 px, next to that motion's
+  mean size: an error above the size means the method misses the expression there;
+- the expression EPE of the true facial flow minus a robust quadratic fit of it (a smooth head
+  motion model with perfect facial flow), next to zero flow's.
+
+    .venv/bin/python bench/expression_signal.py --ckpt RUN/stage1/last.pt [--recipe cpu-train]
+        [--samples 16] [--first 1100] [--spp 4,32]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from flame_assets.assets import load_assets
+from flame_assets.standin.build import ensure_standin
+from pipeline.synthesis.recipe import load_recipe, parse_recipe
+from training.inference import load_method
+
+THRESHOLDS = (0.1, 0.3)  # px of true expression flow: "where the expression moves"
+FIT_ROUNDS = 5  # iteratively reweighted least squares
+HUBER_SCALE = 2.0  # residuals beyond this many robust sigmas are down-weighted
+
+
+def dis_flow(onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
+    """DIS (medium preset) flow between two RGB uint8 images, (H, W, 2)."""
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    gray = [cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in (onset, apex)]
+    return dis.calc(gray[0], gray[1], None)
+
+
+def quadratic_fit(flow: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """flow (H, W, 2), mask (H, W) bool -> (H, W, 2) the robust (IRLS, Huber) fit of a quadratic
+    polynomial in x, y to the flow inside the mask."""
+    height, width = mask.shape
+    yy, xx = np.mgrid[0:height, 0:width]
+    x, y = (xx - width / 2) / width, (yy - height / 2) / height
+    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], -1)  # (H, W, 6)
+    a, b = basis[mask], flow[mask]
+    weights = np.ones(len(a))
+    for _ in range(FIT_ROUNDS):
+        coef = np.linalg.lstsq(a * weights[:, None], b * weights[:, None], rcond=None)[0]  # (6, 2)
+        residual = np.linalg.norm(b - a @ coef, axis=1)
+        sigma = 1.4826 * np.median(residual) + 1e-9
+        weights = 1.0 / np.maximum(residual / (HUBER_SCALE * sigma), 1.0)
+    return basis @ coef
+
+
+def epe(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b, axis=-1)[where].mean())
+
+
+def measure(recipe, method, indices: range) -> dict[str, float]:
+    from pipeline.synthesis.pair import RenderWorker
+
+    worker = RenderWorker(recipe, load_assets(ensure_standin()))
+    rows, seconds = [], []
+    for k in indices:
+        start = time.perf_counter()
+        pair = worker.render_index(k)
+        seconds.append(time.perf_counter() - start)
+        mask, facial = pair.mask, pair.flow_facial
+        expression = facial - pair.flow_head
+        size = np.linalg.norm(expression, axis=-1)
+        model, dis = method.predict(pair.onset, pair.apex).facial, dis_flow(pair.onset, pair.apex)
+        row = {"model facial": epe(model, facial, mask), "dis facial": epe(dis, facial, mask),
+               "zero expression": float(size[mask].mean()),
+               "true facial - quadratic fit, expression": epe(facial - quadratic_fit(facial, mask), expression, mask)}
+        for t in THRESHOLDS:
+            moving = mask & (size > t)
+            if moving.any():
+                row[f"|expr| > {t}: size"] = float(size[moving].mean())
+                row[f"|expr| > {t}: model facial"] = epe(model, facial, moving)
+                row[f"|expr| > {t}: dis facial"] = epe(dis, facial, moving)
+        rows.append(row)
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    out = {k: float(np.mean([row[k] for row in rows if k in row])) for k in keys}
+    out["s/pair"] = float(np.mean(seconds))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ckpt", type=Path, required=True, help="A stage-1 (or stage-2) MEFlowNet checkpoint.")
+    parser.add_argument("--recipe", default="cpu-train")
+    parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--first", type=int, default=1100, help="First sample index: past the benchmark dataset's 1,008.")
+    parser.add_argument("--spp", default="", help="Samples per pixel to compare, e.g. 4,32 (default: the recipe's, and 8x it).")
+    args = parser.parse_args()
+    base = load_recipe(args.recipe)
+    spps = [int(s) for s in args.spp.split(",")] if args.spp else [base.render.samples, 8 * base.render.samples]
+    method = load_method(args.ckpt)
+    indices = range(args.first, args.first + args.samples)
+    print(f"expression signal: recipe {args.recipe}, samples {indices.start}-{indices.stop - 1}, checkpoint {args.ckpt}")
+    results = {}
+    for spp in spps:
+        text = re.sub(r"(?m)^samples\s*=\s*\d+", f"samples = {spp}", base.text, count=1)
+        results[spp] = measure(parse_recipe(text, f"{args.recipe}-{spp}spp.toml"), method, indices)
+    keys = list(dict.fromkeys(k for r in results.values() for k in r))
+    print(f"{'EPE / size, px':<42}" + "".join(f"{f'{s} spp':>12}" for s in spps))
+    for key in keys:
+        print(f"{key:<42}" + "".join(f"{results[s].get(key, float('nan')):>12.4f}" for s in spps))
+
+
+if __name__ == "__main__":
+    main()
