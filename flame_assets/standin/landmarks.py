@@ -125,6 +125,9 @@ def outline_half(xy: np.ndarray, top_y: float, chin: np.ndarray, sign: float, co
         on_ray = np.flatnonzero((angle <= high) & (angle > low))
         if on_ray.size:
             traced.append(int(on_ray[np.argmax(radius[on_ray])]))
+    if len(traced) < 2:
+        raise ValueError(f"the jaw outline found {len(traced)} skin vertices between the eyes' height and the chin: "
+                         "the head spec leaves no cheek in front of the ears (check eye_center_y and the jaw sizes)")
     path = xy[traced]
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
     total = arc[-1] + np.linalg.norm(chin - path[-1])  # the outline ends at the chin
