@@ -174,7 +174,7 @@ def contour_embedding(template: Template, spec: HeadSpec) -> tuple[np.ndarray, n
     chin = menton_vertex(template, cand)
     half = (N_CONTOUR_LANDMARKS - 1) // 2
     top_y = spec.eye_center_y + CONTOUR_TOP_Y
-    skin_faces = template.faces[(template.faces < template.grid.n_vertices).all(1)]
+    skin_face_ids = np.flatnonzero((template.faces < template.grid.n_vertices).all(1))  # eyeballs excluded
     points = np.zeros((N_YAW_BINS, N_CONTOUR_LANDMARKS, 3))
     for k in range(N_YAW_BINS):
         a = np.deg2rad(yaw_of_bin(k))
@@ -187,9 +187,8 @@ def contour_embedding(template: Template, spec: HeadSpec) -> tuple[np.ndarray, n
             ends, t = outline_half(xy[members], top_y, chin_xy, sign, half)
             first, second = pts[members[ends[:, 0]]], pts[members[ends[:, 1]]]
             points[k, slots] = first + t[:, None] * (second - first)
-    faces, bary = surface_embedding(smooth_over_yaw(points).reshape(-1, 3), template.vertices, skin_faces)
-    lookup = np.flatnonzero((template.faces < template.grid.n_vertices).all(1))
-    return lookup[faces].reshape(N_YAW_BINS, N_CONTOUR_LANDMARKS), bary.reshape(N_YAW_BINS, N_CONTOUR_LANDMARKS, 3)
+    faces, bary = surface_embedding(smooth_over_yaw(points).reshape(-1, 3), template.vertices, template.faces[skin_face_ids])
+    return skin_face_ids[faces].reshape(N_YAW_BINS, N_CONTOUR_LANDMARKS), bary.reshape(N_YAW_BINS, N_CONTOUR_LANDMARKS, 3)
 
 
 def vertex_embedding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
