@@ -5,7 +5,7 @@ Zero flow is hard to beat on expression EPE because the expression moves few pix
 accurate where the expression moves. On samples no dataset holds (indices from --first), rendered
 at the recipe's samples per pixel and at more, this prints:
 
-- facial-flow EPE over the face, of a trained checkpoint and of DIS;
+- facial-flow EPE over the face, of a trained checkpoint and of DIS (`meflow eval`'s baseline);
 - the same on the pixels whose true expression flow exceeds 0.1 and 0.3 px, next to that motion's
   mean size: an error above the size means the method misses the expression there;
 - the expression EPE of the true facial flow minus a robust quadratic fit of it (a smooth head
@@ -17,29 +17,24 @@ at the recipe's samples per pixel and at more, this prints:
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import recipe_variant
+
 from flame_assets.assets import load_assets
 from flame_assets.standin.build import ensure_standin
-from pipeline.synthesis.recipe import load_recipe, parse_recipe
+from pipeline.synthesis.recipe import load_recipe
+from training.evaluation.baselines import DIS
 from training.inference import load_method
 
 THRESHOLDS = (0.1, 0.3)  # px of true expression flow: "where the expression moves"
 FIT_ROUNDS = 5  # iteratively reweighted least squares
 HUBER_SCALE = 2.0  # residuals beyond this many robust sigmas are down-weighted
-
-
-def dis_flow(onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
-    """DIS (medium preset) flow between two RGB uint8 images, (H, W, 2)."""
-    import cv2
-
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    gray = [cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in (onset, apex)]
-    return dis.calc(gray[0], gray[1], None)
 
 
 def quadratic_fit(flow: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -67,6 +62,7 @@ def measure(recipe, method, indices: range) -> dict[str, float]:
     from pipeline.synthesis.pair import RenderWorker
 
     worker = RenderWorker(recipe, load_assets(ensure_standin()))
+    dis_method = DIS()  # the baseline `meflow eval` scores
     rows, seconds = [], []
     for k in indices:
         start = time.perf_counter()
@@ -75,7 +71,7 @@ def measure(recipe, method, indices: range) -> dict[str, float]:
         mask, facial = pair.mask, pair.flow_facial
         expression = facial - pair.flow_head
         size = np.linalg.norm(expression, axis=-1)
-        model, dis = method.predict(pair.onset, pair.apex).facial, dis_flow(pair.onset, pair.apex)
+        model, dis = (m.predict(pair.onset, pair.apex).facial for m in (method, dis_method))
         row = {"model facial": epe(model, facial, mask), "dis facial": epe(dis, facial, mask),
                "zero expression": float(size[mask].mean()),
                "true facial - quadratic fit, expression": epe(facial - quadratic_fit(facial, mask), expression, mask)}
@@ -100,15 +96,14 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=1100, help="First sample index: past the benchmark dataset's 1,008.")
     parser.add_argument("--spp", default="", help="Samples per pixel to compare, e.g. 4,32 (default: the recipe's, and 8x it).")
     args = parser.parse_args()
-    base = load_recipe(args.recipe)
-    spps = [int(s) for s in args.spp.split(",")] if args.spp else [base.render.samples, 8 * base.render.samples]
+    recipe_samples = load_recipe(args.recipe).render.samples
+    spps = [int(s) for s in args.spp.split(",")] if args.spp else [recipe_samples, 8 * recipe_samples]
     method = load_method(args.ckpt)
     indices = range(args.first, args.first + args.samples)
     print(f"expression signal: recipe {args.recipe}, samples {indices.start}-{indices.stop - 1}, checkpoint {args.ckpt}")
     results = {}
     for spp in spps:
-        text = re.sub(r"(?m)^samples\s*=\s*\d+", f"samples = {spp}", base.text, count=1)
-        results[spp] = measure(parse_recipe(text, f"{args.recipe}-{spp}spp.toml"), method, indices)
+        results[spp] = measure(recipe_variant(args.recipe, samples=spp), method, indices)
     keys = list(dict.fromkeys(k for r in results.values() for k in r))
     print(f"{'EPE / size, px':<42}" + "".join(f"{f'{s} spp':>12}" for s in spps))
     for key in keys:
