@@ -36,7 +36,7 @@ from common import recipe_variant
 from facial.flame_layout import STATES
 from flame_assets.assets import load_assets
 from flame_assets.standin.build import ensure_standin
-from pipeline.synthesis.pair import RenderWorker, SampleInputs, glasses_states, neutral_layout
+from pipeline.synthesis.pair import RenderWorker, SampleInputs, neutral_layout
 from pipeline.synthesis.recipe import Recipe
 from render.backgrounds import composite, make_background, to_uint8_srgb
 from render.cycles_settings import CyclesSettings
@@ -139,7 +139,7 @@ class Renderer:
             from pipeline.synthesis.meshes import eye_regions
 
             assets = self.worker.model.assets
-            eye_faces, _ = eye_regions(assets.weights, assets.faces, assets.v_template)
+            eye_faces, _, _ = eye_regions(assets.weights, assets.faces, assets.v_template)
             self.layouts[texture_size] = neutral_layout(self.worker.model, ~eye_faces, texture_size)
         self.worker.layout = self.layouts[texture_size]
 
@@ -156,8 +156,8 @@ class Renderer:
         spec = dataclasses.replace(inputs.scene, samples=samples, denoise=denoise, seed=seed)
         maps, hair = self.worker.appearance(spec)
         verts = self.worker.rendered_vertices(inputs.geometry, hair)
-        glasses = glasses_states(self.worker.glasses_local, inputs.geometry)[0] if spec.glasses else None
-        rgba, _ = self.worker.scene.render_beauty(spec, verts["onset"], glasses, maps)
+        attached = {name: states[0] for name, states in self.worker.attached_states(inputs.geometry, spec).items()}
+        rgba, _ = self.worker.scene.render_beauty(spec, verts["onset"], attached, maps)
         return final_image(inputs, rgba)
 
 

@@ -56,6 +56,8 @@ class SceneSpec:
     denoise: bool
     seed: int  # Cycles' sampling seed
     texture: str = ""  # UV texture image; empty: procedural skin
+    teeth_colour: tuple[float, float, float] = (0.62, 0.57, 0.46)  # linear RGB of the enamel
+    sclera_veins: float = 0.0  # 0 (clear) .. 1 (bloodshot): how much vein shows on the sclera
     appearance: dict | None = None  # the identity's painted appearance (pipeline.appearance), as JSON
 
     def to_json(self) -> dict:

@@ -20,9 +20,9 @@ def _pinhole(width, height, focal_mm, world_from_camera):
     return project, loc, d / np.linalg.norm(d, axis=1, keepdims=True)
 
 
-def reprojected_flow(scene, onset: np.ndarray, faces: np.ndarray, target: np.ndarray):
+def reprojected_flow(scene, onset: np.ndarray, faces: np.ndarray, target: np.ndarray, with_faces: bool = False):
     """(flow (H, W, 2), hit mask (H, W), depth (H, W)) for a SceneSpec and onset / target
-    vertices (V, 3) of one mesh."""
+    vertices (V, 3) of one mesh; with_faces: also the index (H, W) of the face hit (-1: none)."""
     h, w = scene.height, scene.width
     project, origin, dirs = _pinhole(w, h, scene.focal_mm, np.asarray(scene.world_from_camera))
     mesh = trimesh.Trimesh(onset, faces, process=False)
@@ -36,4 +36,9 @@ def reprojected_flow(scene, onset: np.ndarray, faces: np.ndarray, target: np.nda
     mask[ray] = True
     depth = np.full(h * w, np.inf)
     depth[ray] = np.linalg.norm(hits - origin, axis=1)
-    return flow.reshape(h, w, 2), mask.reshape(h, w), depth.reshape(h, w)
+    out = flow.reshape(h, w, 2), mask.reshape(h, w), depth.reshape(h, w)
+    if with_faces:
+        hit_face = np.full(h * w, -1)
+        hit_face[ray] = tri
+        out += (hit_face.reshape(h, w),)
+    return out

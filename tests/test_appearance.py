@@ -86,7 +86,7 @@ def test_hair_and_its_cap_never_touch_the_face(layout, standin_assets):
         person = identity(k, hair_style="medium", hair_thickness=0.15)
         assert hair_coverage(person, layout.landmarks[17:], layout).max() < 1e-3
         lift = vertex_hair_thickness(person, layout)
-        eye_faces, _ = eye_regions(standin_assets.weights, standin_assets.faces, standin_assets.v_template)
+        eye_faces, _, _ = eye_regions(standin_assets.weights, standin_assets.faces, standin_assets.v_template)
         assert lift[np.unique(standin_assets.faces[eye_faces])].max() == 0.0
         assert lift.max() == pytest.approx(0.15 * layout.unit_m, rel=1e-6)  # the crown gets the full cap
     assert vertex_hair_thickness(identity(0, hair_style="bald", hair_thickness=0.0), layout).max() == 0.0

@@ -39,18 +39,29 @@ def _edges(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return step | ~cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
+def drawn_scene(worker, inputs) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+    """Everything Blender draws for a sample as one mesh: the model plus the identity's hair cap,
+    then the mouth (teeth, gums, tongue). -> vertices per state, faces, index of the first
+    mouth face."""
+    drawn = worker.rendered_vertices(inputs.geometry, worker.appearance(inputs.scene)[1])
+    mouth = worker.attached_states(inputs.geometry, inputs.scene)["mouth"]
+    faces = worker.model.assets.faces
+    states = {s: np.concatenate([drawn[s], mouth[i]]) for i, s in enumerate(("onset", "head", "apex"))}
+    return states, np.concatenate([faces, worker.mouth.faces + len(drawn["onset"])]), len(faces)
+
+
 @pytest.mark.parametrize("k", [0, 1])
 def test_ground_truth_matches_ray_cast_reprojection(worker, standin_assets, k):
     inputs = worker.plan(k)
     inputs.scene = dataclasses.replace(inputs.scene, glasses=False)
     result = worker.render(inputs)
-    # The drawn surface: the model plus the identity's hair cap (sample 0 has hair, so the cap's
-    # flow is checked too).
-    drawn = worker.rendered_vertices(inputs.geometry, worker.appearance(inputs.scene)[1])
+    # Sample 0 has hair, so the cap's flow is checked too.
+    drawn, faces, _ = drawn_scene(worker, inputs)
     if k == 0:
-        assert inputs.scene.appearance["hair_style"] != "bald" and np.abs(drawn["onset"] - inputs.geometry["onset"].vertices).max() > 5e-4
+        head = drawn["onset"][:len(standin_assets.v_template)]
+        assert inputs.scene.appearance["hair_style"] != "bald" and np.abs(head - inputs.geometry["onset"].vertices).max() > 5e-4
     for name, target, flow in (("facial", "apex", result.flow_facial), ("head", "head", result.flow_head)):
-        ref, hit, depth = reprojected_flow(inputs.scene, drawn["onset"], standin_assets.faces, drawn[target])
+        ref, hit, depth = reprojected_flow(inputs.scene, drawn["onset"], faces, drawn[target])
         assert (hit == result.mask).mean() > 0.999, name
         interior = hit & result.mask & ~_edges(depth, hit)
         assert interior.sum() > 0.1 * hit.size
@@ -73,6 +84,34 @@ def test_glasses_move_rigidly_with_the_head(worker):
     moving_skin_behind = lens & (np.abs(without.flow_expression).max(-1) > 0.2)
     assert moving_skin_behind.sum() >= 10, moving_skin_behind.sum()
     np.testing.assert_allclose(with_glasses.flow_expression[moving_skin_behind], 0.0, atol=1e-3)
+
+
+def test_teeth_show_through_parted_lips_the_lower_ones_moving_with_the_jaw(worker):
+    """Open the jaw a little more at the apex: the teeth are drawn (ground truth matches a ray
+    cast that includes them), the upper teeth move with the head only (expression flow zero) and
+    the lower teeth with the jaw."""
+    from pipeline.synthesis.face_params import three_states
+    from pipeline.synthesis.meshes import evaluate_states
+
+    inputs = worker.plan(3)
+    opening = {"onset": 0.18, "head": 0.18, "apex": 0.26}  # radians; the head state keeps the onset's jaw
+    states = {s: dataclasses.replace(p, jaw=np.array([opening[s], 0.0, 0.0])) for s, p in three_states(inputs.face, inputs.scales).items()}
+    inputs = dataclasses.replace(inputs, states=states, geometry=evaluate_states(worker.model, states),
+                                 scene=dataclasses.replace(inputs.scene, glasses=False, width=192, height=192))  # same framing, finer pixels
+    result = worker.render(inputs)
+    drawn, faces, first_mouth_face = drawn_scene(worker, inputs)
+    ref, hit, depth, face_hit = reprojected_flow(inputs.scene, drawn["onset"], faces, drawn["apex"], with_faces=True)
+    on_mouth = face_hit >= first_mouth_face
+    mouth_face = np.where(on_mouth, face_hit - first_mouth_face, 0)
+    lower = worker.mouth.lower[worker.mouth.faces[mouth_face]].all(-1) & on_mouth
+    upper = ~worker.mouth.lower[worker.mouth.faces[mouth_face]].any(-1) & on_mouth
+    interior = result.mask & ~_edges(depth, hit)
+    assert (upper & interior).sum() >= 20 and (lower & interior).sum() >= 20, ((upper & interior).sum(), (lower & interior).sum())
+    error = np.linalg.norm(ref - result.flow_facial, axis=-1)[on_mouth & interior]
+    assert error.max() < GT_TOLERANCE_PX, error.max()
+    expression = np.linalg.norm(result.flow_expression, axis=-1)
+    assert expression[upper & interior].max() < 1e-3
+    assert np.median(expression[lower & interior]) > 0.3  # the jaw opened by 0.08 rad
 
 
 def _warp_error(onset: np.ndarray, apex: np.ndarray, flow: np.ndarray, region: np.ndarray) -> float:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facial.flame_layout import JOINT_NAMES  # noqa: F401  (re-exported: the stand-in's skeleton is FLAME's)
+
 VERSION = 1
 SEED = 20260  # the generator's own seed: the stand-in is a fixed model, not a random draw
 
@@ -64,7 +66,6 @@ class HeadSpec:
 
 SPEC = HeadSpec()
 
-JOINT_NAMES = ("global", "neck", "jaw", "left_eye", "right_eye")
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:

@@ -43,11 +43,14 @@ def evaluate_states(model: FaceModel, states: dict[str, FaceParams]) -> dict[str
     return result
 
 
-def eye_regions(weights: np.ndarray, faces: np.ndarray, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eyeball faces (F,) bool and, per vertex, the angle (V,) in radians from the eyeball's
-    forward pole (0 elsewhere), which the eye material turns into pupil, iris and sclera.
-    Eyeball vertices are those skinned entirely to an eye joint (FLAME joints 3 and 4)."""
+def eye_regions(weights: np.ndarray, faces: np.ndarray, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eyeball faces (F,) bool; per vertex, the angle (V,) in radians from the eyeball's forward
+    pole (0 elsewhere), which the eye material turns into pupil, iris and sclera; and the
+    vertex's place on the eye's polar disc (V, 2), (angle / pi) (cos, sin) of its azimuth about
+    the pole, which carries the iris and sclera detail. Eyeball vertices are those skinned
+    entirely to an eye joint (FLAME joints 3 and 4)."""
     angle = np.zeros(len(vertices))
+    disc = np.zeros((len(vertices), 2))
     eye_vertex = np.zeros(len(vertices), bool)
     for joint in (3, 4):
         members = weights[:, joint] > 0.99
@@ -57,4 +60,6 @@ def eye_regions(weights: np.ndarray, faces: np.ndarray, vertices: np.ndarray) ->
         center = vertices[members].mean(0)
         d = vertices[members] - center
         angle[members] = np.arccos(np.clip(d[:, 2] / np.linalg.norm(d, axis=1), -1.0, 1.0))
-    return eye_vertex[faces].all(1), angle
+        azimuth = np.arctan2(d[:, 1], d[:, 0])
+        disc[members] = (angle[members] / np.pi)[:, None] * np.stack([np.cos(azimuth), np.sin(azimuth)], -1)
+    return eye_vertex[faces].all(1), angle, disc

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facial.flame_layout import STATES
+from facial.flame_layout import JAW_JOINT, STATES
 from flame_assets.assets import FlameAssets
 from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
 from render.camera import Camera, flow_from_targets
 from render.glasses import glasses_local, place_glasses, rigid_move
+from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth, rigid_fit
 from render.scene_spec import SceneSpec, SkinMaps
 from shards.flows import expression_flow
 
@@ -31,6 +32,8 @@ from .schedule import Scales, sample_scales
 from .seeds import cycles_seed, random_source_id, sample_id, sample_rngs
 
 REFERENCE_EYE_DISTANCE = 0.063  # glasses topology is built once at this eye distance
+JAW_ANCHOR_WEIGHT = 0.9  # vertices this much skinned to the jaw carry the lower teeth...
+LIP_CLEARANCE = 0.008  # ...unless they lie this close (metres) to the lips, which move on their own
 
 
 @dataclass
@@ -112,6 +115,32 @@ def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tup
                  for s in STATES)
 
 
+def jaw_anchors(weights: np.ndarray, onset: StateGeometry) -> np.ndarray:
+    """Indices of the vertices whose motion the lower teeth follow: skinned to the jaw and away
+    from the lips (chin and jaw line). weights (V, J) the model's skinning weights."""
+    jaw = weights[:, JAW_JOINT] > JAW_ANCHOR_WEIGHT * weights[:, JAW_JOINT].max()
+    candidates = np.flatnonzero(jaw)
+    lips = onset.landmarks[48:68]
+    clearance = np.linalg.norm(onset.vertices[candidates, None] - lips[None], axis=-1).min(1)
+    return candidates[clearance > LIP_CLEARANCE]
+
+
+def mouth_states(mouth: MouthMesh, anchors_of: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
+    """Teeth, gums and tongue positions (onset, head, apex): placed behind the onset lips; the
+    upper arch moves rigidly with the head (as the glasses do), the lower arch and the tongue
+    with the rigid motion that best explains the jaw anchors' (anchors_of, indices) motion."""
+    onset = geometry["onset"]
+    placed = place_mouth(mouth.vertices, onset.landmarks, onset.rotation)
+    out = []
+    for s in STATES:
+        g = geometry[s]
+        turn = g.rotation @ onset.rotation.T
+        head = (turn, g.joints[0] - onset.joints[0] @ turn.T)
+        jaw = rigid_fit(onset.vertices[anchors_of], g.vertices[anchors_of])
+        out.append(move_mouth(placed, mouth.lower, head, jaw))
+    return tuple(out)
+
+
 def neutral_layout(model: FaceModel, skin_faces: np.ndarray, size: int) -> TexelLayout:
     """The texel layout of the model's mean face (the frame every identity is painted in)."""
     import torch
@@ -144,13 +173,16 @@ class RenderWorker:
         torch.set_num_threads(1)  # the cores belong to Cycles
         self.recipe = recipe
         self.model = FaceModel(assets, cache_dir=cache_dir)
-        eye_faces, eye_angle = eye_regions(assets.weights, assets.faces, assets.v_template)
+        eye_faces, eye_angle, eye_disc = eye_regions(assets.weights, assets.faces, assets.v_template)
         g_verts, g_faces, g_parts = glasses_local(REFERENCE_EYE_DISTANCE)
         self.glasses_local = g_verts
+        # Teeth need the lips' landmarks to sit behind; a model without them renders no mouth.
+        self.mouth = mouth_local() if assets.has_landmarks else None
         uv = self.model.uv
         self.scene = BlenderScene(assets.faces, uv, eye_faces, eye_angle, glasses=(g_verts, g_faces, g_parts),
                                   device=recipe.render.device, threads=recipe.render.threads if threads is None else threads,
-                                  settings=recipe.render.cycles)
+                                  settings=recipe.render.cycles, eye_disc=eye_disc,
+                                  mouth=None if self.mouth is None else (self.mouth.vertices, self.mouth.faces, self.mouth.part))
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
         self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.uses_fits else None
@@ -175,14 +207,25 @@ class RenderWorker:
         return {s: geometry[s].vertices if hair is None else with_hair_cap(geometry[s].vertices, self.model.faces, hair)
                 for s in STATES}
 
+    def attached_states(self, geometry: dict[str, StateGeometry], spec: SceneSpec) -> dict[str, tuple[np.ndarray, ...]]:
+        """(onset, head, apex) positions of each object drawn with the head: the glasses when the
+        scene has them, the mouth (teeth, gums, tongue) whenever the model has one."""
+        out = {}
+        if spec.glasses:
+            out["glasses"] = glasses_states(self.glasses_local, geometry)
+        if self.mouth is not None:
+            anchors = jaw_anchors(self.model.assets.weights, geometry["onset"])
+            out["mouth"] = mouth_states(self.mouth, anchors, geometry)
+        return out
+
     def render(self, inputs: SampleInputs) -> SampleResult:
         t0 = time.perf_counter()
         geo, spec = inputs.geometry, inputs.scene
-        glasses = glasses_states(self.glasses_local, geo) if spec.glasses else None
+        attached = self.attached_states(geo, spec)
         maps, hair = self.appearance(spec)
         verts = self.rendered_vertices(geo, hair)
         t_paint = time.perf_counter() - t0
-        pair = self.scene.render_pair(spec, verts["onset"], verts["apex"], verts["head"], glasses, maps)
+        pair = self.scene.render_pair(spec, verts["onset"], verts["apex"], verts["head"], attached, maps)
         t = time.perf_counter()
         camera = Camera(spec.width, spec.height, spec.focal_mm, np.asarray(spec.world_from_camera))
         background = make_background(spec.background, spec.height, spec.width)

@@ -22,6 +22,8 @@ AREA_ON_AXIS_GAIN = 4.0  # a Lambertian area light sends P/pi on axis, a point l
 FILL_LIGHT_SHARE = (0.2, 0.6)  # lights after the first (the key) are fills at this share of its power
 SKIN_ALBEDO = 0.75  # palette colours are how skin looks; as albedo they are scaled below 1
 SKY_STRENGTH = 0.35  # the analytic sky is brighter than a flat ambient of the same strength
+TEETH_WHITE = np.array([0.80, 0.77, 0.70])  # linear RGB of enamel, bleached to stained
+TEETH_YELLOW = np.array([0.70, 0.62, 0.46])
 
 
 def hex_to_linear(colour: str) -> np.ndarray:
@@ -107,4 +109,7 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
         iris_color=tuple(hex_to_linear(str(rng.choice(IRIS_COLOURS)))),
         glasses=bool(rng.random() < profile.glasses_probability), samples=profile.samples,
         denoise=profile.denoise, seed=cycles_seed, texture=texture, appearance=appearance,
+        # Drawn last, so adding them left every earlier draw of a sample where it was.
+        teeth_colour=tuple(float(c) for c in TEETH_WHITE + rng.random() * (TEETH_YELLOW - TEETH_WHITE)),
+        sclera_veins=float(rng.random() ** 2),  # most eyes are clear, a few bloodshot
     )

@@ -1,4 +1,4 @@
-"""Cycles materials for the head, eyes and glasses, and the data layer's override material: it
+"""Cycles materials for the head, eyes, glasses and mouth, and the data layer's override material: it
 writes two AOVs (the facial and head target positions, from per-vertex attributes) on every
 surface, so one 1-sample data layer yields exact ground truth for whatever the camera sees first."""
 from __future__ import annotations
@@ -8,7 +8,15 @@ import bpy
 TARGET_ATTRIBUTES = ("facial_target", "head_target")
 REST_ATTRIBUTE = "rest_position"  # the onset position of each vertex, fixed for both renders of a pair
 EYE_ANGLE_ATTRIBUTE = "eye_angle"
+EYE_DISC_ATTRIBUTE = "eye_disc"  # (angle / pi) (cos, sin) of the azimuth about the pole: the eye's own 2-D chart
 PUPIL_RADIANS, IRIS_RADIANS = 0.19, 0.51  # angles from the eyeball's forward pole (iris 11.7 mm on a 12 mm eyeball)
+IRIS_FIBRES = 14.0  # noise cells per radian of azimuth: radial fibres
+IRIS_FIBRE_CONTRAST = 1.5
+LIMBAL_RING_WIDTH = 0.025  # in angle / pi: the dark rim of the iris
+COLLARETTE = (0.27, 0.02, 0.35)  # (angle / pi, width, lightening): the ring of crypts around the pupil
+SCLERA_VEIN_SCALE, SCLERA_VEIN_WIDTH = 9.0, 0.035  # noise scale on the disc; ridge half-width in noise units
+VEIN_COLOUR = (0.32, 0.035, 0.03, 1.0)
+TEETH_ROUGHNESS, GUM_COLOUR, TONGUE_COLOUR = 0.22, (0.42, 0.09, 0.09, 1.0), (0.45, 0.13, 0.12, 1.0)
 SKIN_NOISE_SCALE = 180.0  # plain skin: blotches per metre of the rest position
 SKIN_NOISE_MIX = 0.25
 SKIN_ROUGHNESS = 0.45
@@ -94,9 +102,30 @@ def skin_material(texture_image: bpy.types.Image, maps: dict[str, bpy.types.Imag
                       "use_map_roughness": rough.inputs["Factor"], "bump": strength}
 
 
+def _math(tree, operation: str, *values, clamp: bool = False):
+    """A Math node on sockets or numbers (its inputs in order); returns its output socket."""
+    node = tree.nodes.new("ShaderNodeMath")
+    node.operation, node.use_clamp = operation, clamp
+    for k, value in enumerate(values):
+        if isinstance(value, (int, float)):
+            node.inputs[k].default_value = value
+        else:
+            tree.links.new(value, node.inputs[k])
+    return node.outputs["Value"]
+
+
+def _band(tree, value, centre: float, width: float):
+    """exp(-((value - centre) / width)^2): a soft ring at `centre` of a radius socket."""
+    d = _math(tree, "DIVIDE", _math(tree, "SUBTRACT", value, centre), width)
+    return _math(tree, "EXPONENT", _math(tree, "MULTIPLY", _math(tree, "MULTIPLY", d, d), -1.0))
+
+
 def eye_material() -> tuple[bpy.types.Material, dict]:
-    """Pupil, iris and sclera from the angle to the eyeball's forward pole; a wet clear coat.
-    The ramp runs over angle / pi; the iris stops are recoloured per sample."""
+    """Pupil, iris and sclera from the angle to the eyeball's forward pole, with detail from the
+    eye's own disc chart (a per-vertex attribute, so it turns with the eye and the flow stays
+    exact): radial iris fibres, a lighter collarette, a dark limbal ring, and sclera veins that
+    thicken towards the corners. A wet clear coat. The iris stops, the vein amount and the
+    pattern's seed change per sample."""
     import math
 
     material = bpy.data.materials.new("eye")
@@ -107,22 +136,94 @@ def eye_material() -> tuple[bpy.types.Material, dict]:
     bsdf.inputs["Coat Roughness"].default_value = 0.02
     angle = tree.nodes.new("ShaderNodeAttribute")
     angle.attribute_name = EYE_ANGLE_ATTRIBUTE
-    unit = tree.nodes.new("ShaderNodeMath")
-    unit.operation = "DIVIDE"
-    unit.inputs[1].default_value = math.pi
+    radius = _math(tree, "DIVIDE", angle.outputs["Fac"], math.pi)
     ramp = tree.nodes.new("ShaderNodeValToRGB")
     stops = ramp.color_ramp.elements
     pupil, iris, sclera = (0.005, 0.005, 0.005, 1.0), (0.2, 0.1, 0.05, 1.0), (0.6, 0.55, 0.5, 1.0)
     stops[0].position, stops[0].color = 0.0, pupil
     stops[1].position, stops[1].color = 1.0, sclera
-    for position, colour in ((PUPIL_RADIANS / math.pi, pupil), (PUPIL_RADIANS / math.pi + 0.01, iris),
-                             (IRIS_RADIANS / math.pi, iris), (IRIS_RADIANS / math.pi + 0.02, sclera)):
+    pupil_r, iris_r = PUPIL_RADIANS / math.pi, IRIS_RADIANS / math.pi
+    for position, colour in ((pupil_r, pupil), (pupil_r + 0.01, iris), (iris_r, iris), (iris_r + 0.02, sclera)):
         stops.new(position).color = colour
-    tree.links.new(angle.outputs["Fac"], unit.inputs[0])
-    tree.links.new(unit.outputs["Value"], ramp.inputs["Fac"])
-    tree.links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
+    tree.links.new(radius, ramp.inputs["Fac"])
+
+    # Iris: brightness from noise along the azimuth only (the unit direction on the disc), so
+    # its streaks run radially; a per-sample W offsets the pattern.
+    disc = tree.nodes.new("ShaderNodeAttribute")
+    disc.attribute_name = EYE_DISC_ATTRIBUTE
+    direction = tree.nodes.new("ShaderNodeVectorMath")
+    direction.operation = "NORMALIZE"
+    tree.links.new(disc.outputs["Vector"], direction.inputs[0])
+    fibres = tree.nodes.new("ShaderNodeTexNoise")
+    fibres.noise_dimensions = "4D"
+    fibres.inputs["Scale"].default_value = IRIS_FIBRES
+    fibres.inputs["Detail"].default_value = 3.0
+    tree.links.new(direction.outputs["Vector"], fibres.inputs["Vector"])
+    streak = _math(tree, "SUBTRACT", fibres.outputs["Fac"], 0.5)
+    shade = _math(tree, "MULTIPLY_ADD", streak, 2.0 * IRIS_FIBRE_CONTRAST, 1.0)
+    collarette = _math(tree, "MULTIPLY", _band(tree, radius, COLLARETTE[0], COLLARETTE[1]), COLLARETTE[2])
+    limbus = _math(tree, "MULTIPLY", _band(tree, radius, iris_r - 0.3 * LIMBAL_RING_WIDTH, LIMBAL_RING_WIDTH), -0.55)
+    in_iris = _math(tree, "MULTIPLY", _math(tree, "GREATER_THAN", radius, pupil_r), _math(tree, "LESS_THAN", radius, iris_r + 0.01))
+    iris_gain = _math(tree, "ADD", _math(tree, "MULTIPLY", _math(tree, "ADD", _math(tree, "ADD", shade, collarette), limbus), in_iris),
+                      _math(tree, "SUBTRACT", 1.0, in_iris))
+    gain = tree.nodes.new("ShaderNodeCombineXYZ")
+    for axis in ("X", "Y", "Z"):
+        tree.links.new(iris_gain, gain.inputs[axis])
+    detailed = _mix_colours(tree, ramp.outputs["Color"], gain.outputs["Vector"], "MULTIPLY", 1.0)
+
+    # Sclera veins: thin ridges of 2-D noise on the disc, more of them away from the iris.
+    vein_noise = tree.nodes.new("ShaderNodeTexNoise")
+    vein_noise.noise_dimensions = "4D"
+    vein_noise.inputs["Scale"].default_value = SCLERA_VEIN_SCALE
+    vein_noise.inputs["Detail"].default_value = 4.0
+    tree.links.new(disc.outputs["Vector"], vein_noise.inputs["Vector"])
+    ridge = _math(tree, "ABSOLUTE", _math(tree, "SUBTRACT", vein_noise.outputs["Fac"], 0.5))
+    vein_line = _math(tree, "SUBTRACT", 1.0, _math(tree, "DIVIDE", ridge, SCLERA_VEIN_WIDTH), clamp=True)
+    periphery = tree.nodes.new("ShaderNodeMapRange")
+    periphery.interpolation_type = "SMOOTHSTEP"
+    periphery.inputs["From Min"].default_value, periphery.inputs["From Max"].default_value = iris_r + 0.04, 0.5
+    tree.links.new(radius, periphery.inputs["Value"])
+    amount = tree.nodes.new("ShaderNodeValue")
+    amount.outputs["Value"].default_value = 0.0
+    vein = _math(tree, "MULTIPLY", _math(tree, "MULTIPLY", vein_line, periphery.outputs["Result"]),
+                 _math(tree, "MULTIPLY_ADD", amount.outputs["Value"], 0.7, 0.15))
+    vein_colour = tree.nodes.new("ShaderNodeRGB")
+    vein_colour.outputs["Color"].default_value = VEIN_COLOUR
+    veined = _mix_colours(tree, detailed.outputs["Result"], vein_colour.outputs["Color"])
+    tree.links.new(vein, veined.inputs["Factor"])
+    tree.links.new(veined.outputs["Result"], bsdf.inputs["Base Color"])
     tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    return material, {"ramp": ramp.color_ramp, "iris_positions": (PUPIL_RADIANS / math.pi + 0.01, IRIS_RADIANS / math.pi)}
+    pattern = tree.nodes.new("ShaderNodeValue")
+    tree.links.new(pattern.outputs["Value"], fibres.inputs["W"])
+    tree.links.new(pattern.outputs["Value"], vein_noise.inputs["W"])
+    return material, {"ramp": ramp.color_ramp, "iris_positions": (pupil_r + 0.01, iris_r),
+                      "veins": amount.outputs["Value"], "pattern_seed": pattern.outputs["Value"]}
+
+
+def mouth_materials() -> tuple[list[bpy.types.Material], dict]:
+    """Teeth (wet enamel, a little translucent; their colour changes per sample), gums and
+    tongue, in render.mouth's part order."""
+    teeth = bpy.data.materials.new("teeth")
+    tree, out = _nodes(teeth)
+    enamel = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    enamel.inputs["Roughness"].default_value = TEETH_ROUGHNESS
+    enamel.inputs["Subsurface Weight"].default_value = 0.15
+    enamel.inputs["Subsurface Radius"].default_value = (0.001, 0.0008, 0.0006)
+    enamel.inputs["Coat Weight"].default_value = 0.5
+    colour = enamel.inputs["Base Color"]
+    tree.links.new(enamel.outputs["BSDF"], out.inputs["Surface"])
+    soft = []
+    for name, base, roughness in (("gums", GUM_COLOUR, 0.35), ("tongue", TONGUE_COLOUR, 0.5)):
+        material = bpy.data.materials.new(name)
+        tree, out = _nodes(material)
+        bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+        bsdf.inputs["Base Color"].default_value = base
+        bsdf.inputs["Roughness"].default_value = roughness
+        bsdf.inputs["Subsurface Weight"].default_value = 0.2
+        bsdf.inputs["Subsurface Radius"].default_value = SKIN_SUBSURFACE_RADIUS
+        tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+        soft.append(material)
+    return [teeth, *soft], {"teeth": colour}
 
 
 def glasses_materials() -> tuple[bpy.types.Material, bpy.types.Material]:

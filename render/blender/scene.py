@@ -91,13 +91,17 @@ class BlenderScene:
     """Build once per process; then `render_pair` per sample.
 
     faces (F, 3); uv = (coords (T, 2), uv_faces (F, 3)) or None; eye_faces (F,) bool; eye_angle
-    (V,); glasses = (vertices (G, 3), faces (K, 3), part ids (K,)) topology or None.
+    (V,); eye_disc (V, 2) or None: each eyeball vertex's position on the eye's polar disc (see
+    materials.eye_material); glasses, mouth = (vertices (G, 3), faces (K, 3), part ids (K,))
+    topologies or None. Glasses and mouth are separate objects that follow the head (see
+    render.glasses, render.mouth): `render_pair` takes their positions per state.
     """
 
     def __init__(self, faces: np.ndarray, uv: tuple[np.ndarray, np.ndarray] | None, eye_faces: np.ndarray,
                  eye_angle: np.ndarray, glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                  device: str = "CPU", threads: int = 0, workdir: str | None = None,
-                 settings: CyclesSettings = CyclesSettings()) -> None:
+                 settings: CyclesSettings = CyclesSettings(), eye_disc: np.ndarray | None = None,
+                 mouth: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = scene = bpy.context.scene
         scene.render.engine = "CYCLES"
@@ -139,10 +143,19 @@ class BlenderScene:
             layer.data.foreach_set("uv", np.asarray(uv[0], np.float32)[uv[1]].ravel())
         angle = self.head.data.attributes.new(mats.EYE_ANGLE_ATTRIBUTE, "FLOAT", "POINT")
         angle.data.foreach_set("value", eye_angle.astype(np.float32))
-        self.glasses = None
+        disc = self.head.data.attributes.new(mats.EYE_DISC_ATTRIBUTE, "FLOAT_VECTOR", "POINT")
+        disc_xyz = np.zeros((self.n_vertices, 3), np.float32)
+        if eye_disc is not None:
+            disc_xyz[:, :2] = eye_disc
+        disc.data.foreach_set("vector", disc_xyz.ravel())
+        self.attached = {}  # name -> object moved per state with the head
         if glasses is not None:
             g_verts, g_faces, g_parts = glasses
-            self.glasses = self._mesh_object("glasses", g_verts, g_faces, list(mats.glasses_materials()), g_parts.astype(np.int32))
+            self.attached["glasses"] = self._mesh_object("glasses", g_verts, g_faces, list(mats.glasses_materials()), g_parts.astype(np.int32))
+        if mouth is not None:
+            m_verts, m_faces, m_parts = mouth
+            mouth_materials, self.mouth_nodes = mats.mouth_materials()
+            self.attached["mouth"] = self._mesh_object("mouth", m_verts, m_faces, mouth_materials, m_parts.astype(np.int32))
         self.apply_settings(settings)
         self.world = mats.world(scene)
         self.camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
@@ -233,6 +246,10 @@ class BlenderScene:
         for stop in self.eye_nodes["ramp"].elements:
             if lo - 1e-4 <= stop.position <= hi + 1e-4:
                 stop.color = (*spec.iris_color, 1.0)
+        self.eye_nodes["veins"].default_value = spec.sclera_veins
+        self.eye_nodes["pattern_seed"].default_value = spec.seed % 997  # a different iris per sample
+        if "mouth" in self.attached:
+            self.mouth_nodes["teeth"].default_value = (*spec.teeth_colour, 1.0)
 
     def _set_maps(self, maps: SkinMaps | None) -> None:
         """Upload a sample's painted maps (Blender images start at the bottom row)."""
@@ -275,30 +292,40 @@ class BlenderScene:
         finally:
             path.unlink(missing_ok=True)
 
+    def _set_attached(self, states: dict[str, tuple[np.ndarray, ...]] | None, index: int, with_targets: bool) -> None:
+        """Show the attached objects a sample has and put them in state `index` of their
+        (onset, head, apex) positions; hide the others."""
+        states = states or {}
+        for name, obj in self.attached.items():
+            obj.hide_render = name not in states
+            if name in states:
+                positions = states[name]
+                if with_targets:
+                    self._set_geometry(obj, positions[0], positions[2], positions[1])
+                else:
+                    self._set_geometry(obj, positions[index])
+
     def render_pair(self, spec: SceneSpec, onset: np.ndarray, apex: np.ndarray, head: np.ndarray,
-                    glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                    attached: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
                     maps: SkinMaps | None = None) -> PairRender:
-        """onset / apex / head: (V, 3) vertices of the three states; glasses: the glasses'
-        (G, 3) positions as (onset, head, apex), or None for a sample without glasses; maps:
-        the identity's painted skin (None: plain skin or the scene's texture file)."""
+        """onset / apex / head: (V, 3) vertices of the three states; attached: for each attached
+        object the sample shows ("glasses", "mouth"), its (onset, head, apex) positions (N, 3);
+        maps: the identity's painted skin (None: plain skin or the scene's texture file)."""
         timings = {}
         t = time.perf_counter()
         self._apply_scene(spec if maps is None else dataclasses.replace(spec, texture=""))  # maps hold any texture
         self._set_maps(maps)
         self._set_geometry(self.head, onset, apex, head)
-        if self.glasses is not None:
-            self.glasses.hide_render = glasses is None
-            if glasses is not None:
-                self._set_geometry(self.glasses, glasses[0], glasses[2], glasses[1])
-        self._set_border(spec, onset, apex, *(glasses[0], glasses[2]) if glasses is not None else ())
+        self._set_attached(attached, 0, with_targets=True)
+        shown = [p for name, states in (attached or {}).items() if name in self.attached for p in (states[0], states[2])]
+        self._set_border(spec, onset, apex, *shown)
         timings["scene_update"] = time.perf_counter() - t
         t = time.perf_counter()
         first = self._render("onset", with_data=True)
         timings["render_onset_and_data"] = time.perf_counter() - t
         t = time.perf_counter()
         self._set_geometry(self.head, apex)
-        if glasses is not None and self.glasses is not None:
-            self._set_geometry(self.glasses, glasses[2])
+        self._set_attached(attached, 2, with_targets=False)
         second = self._render("apex", with_data=False)
         timings["render_apex"] = time.perf_counter() - t
         facial = first["data.facial_target"]
@@ -308,18 +335,16 @@ class BlenderScene:
             mask=facial[..., 3] > 0.5, timings=timings,
         )
 
-    def render_beauty(self, spec: SceneSpec, vertices: np.ndarray, glasses: np.ndarray | None = None,
+    def render_beauty(self, spec: SceneSpec, vertices: np.ndarray, attached: dict[str, np.ndarray] | None = None,
                       maps: SkinMaps | None = None) -> tuple[np.ndarray, float]:
-        """One beauty render of the head at `vertices` (V, 3) and the glasses at `glasses` (G, 3)
-        (None: no glasses) -> ((H, W, 4) premultiplied linear RGBA, seconds). For benchmarks."""
+        """One beauty render of the head at `vertices` (V, 3) and each attached object named in
+        `attached` at its (N, 3) positions (the others hidden) -> ((H, W, 4) premultiplied linear
+        RGBA, seconds). For benchmarks."""
         self._apply_scene(spec if maps is None else dataclasses.replace(spec, texture=""))
         self._set_maps(maps)
         self._set_geometry(self.head, vertices)
-        if self.glasses is not None:
-            self.glasses.hide_render = glasses is None
-            if glasses is not None:
-                self._set_geometry(self.glasses, glasses)
-        self._set_border(spec, vertices, glasses)
+        self._set_attached({name: (p,) for name, p in (attached or {}).items()}, 0, with_targets=False)
+        self._set_border(spec, vertices, *(attached or {}).values())
         t = time.perf_counter()
         image = self._render("beauty", with_data=False)["beauty.Combined"]
         return image, time.perf_counter() - t
