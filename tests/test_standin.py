@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from flame_assets.standin.expressions import ACTIONS, N_BILATERAL, N_ONE_SIDED_SOURCES
+from flame_assets.standin.geometry import build_template
 from flame_assets.standin.landmarks import yaw_of_bin
 
 # iBUG-68 indices used below.
@@ -74,8 +75,10 @@ def test_mesh_is_clean(standin_assets):
     assert counts.max() == 2  # manifold: no edge shared by three faces
     boundary = trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)
     loops = trimesh.graph.connected_components(mesh.edges_sorted[boundary])
-    assert len(loops) == 4  # neck opening, two eye openings, the mouth
-    skin_faces = (standin_assets.weights[f, 3:].sum(2) < 0.5).all(1)
+    assert len(loops) == 6  # neck opening, two eye openings, the mouth, each ear's root (sunk in the skin)
+    ears = np.zeros(len(v), bool)
+    ears[np.concatenate(build_template().ear_vertices)] = True
+    skin_faces = (standin_assets.weights[f, 3:].sum(2) < 0.5).all(1) & ~ears[f].any(1)  # a thin ear faces both ways
     outward = np.einsum("ij,ij->i", mesh.face_normals, mesh.triangles_center - v.mean(0)) > 0
     assert outward[skin_faces].mean() > 0.97
     uv = standin_assets.uv_coords
@@ -138,6 +141,23 @@ def test_eyeballs_are_rigid_under_shape_and_expression(standin_assets, standin_m
         eyeball = standin_assets.weights[:, k] > 0.99
         delta = out[eyeball] - neutral.vertices[0].numpy()[eyeball]
         assert np.ptp(delta, axis=0).max() < 1e-6
+
+
+def test_ears_stand_out_and_move_with_the_skin_they_hang_on(standin_assets, standin_model, neutral):
+    template = build_template()
+    rest = neutral.vertices[0].numpy()
+    rng = np.random.default_rng(1)
+    out = _run(standin_model, shape=rng.normal(size=300), expression=rng.normal(size=50)).vertices[0].numpy()
+    grid = np.arange(template.grid.n_vertices)
+    for members, anchor in zip(template.ear_vertices, template.ear_anchors):
+        delta = out[members] - rest[members]
+        assert np.ptp(delta, axis=0).max() < 1e-6  # a rigid shift: ears do not stretch with the face...
+        np.testing.assert_allclose(delta[0], out[anchor] - rest[anchor], atol=1e-6)  # ...they follow their root
+        ear = rest[members]
+        side = np.sign(ear[:, 0].mean())
+        level = grid[(rest[grid, 1] > ear[:, 1].min()) & (rest[grid, 1] < ear[:, 1].max()) & (side * rest[grid, 0] > 0)]
+        # Seen from the front the ear stands out of the head's outline by a centimetre or more.
+        assert np.abs(ear[:, 0]).max() > np.abs(rest[level, 0]).max() + 0.01
 
 
 def test_identity_space_gives_plausible_heads(standin_model, neutral):

@@ -32,12 +32,15 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def _to_vertices(template: Template, field: np.ndarray) -> np.ndarray:
-    """Map a field over (skin vertices + eye centres) onto all vertices: eyeballs move rigidly."""
+    """Map a field over (skin vertices + eye centres) onto all vertices: eyeballs move rigidly
+    with their centres, ears with the skin vertex they hang on."""
     n_skin = template.grid.n_vertices
     out = np.zeros((len(template.vertices),) + field.shape[1:])
     out[:n_skin] = field[:n_skin]
     for k, members in enumerate(template.eyeball_vertices):
         out[members] = field[n_skin + k]
+    for members, anchor in zip(template.ear_vertices, template.ear_anchors):
+        out[members] = field[anchor]
     return out
 
 

@@ -1,4 +1,5 @@
-"""The stand-in's template mesh: grid skin with opened eye and mouth slits, plus two eyeballs."""
+"""The stand-in's template mesh: grid skin with opened eye and mouth slits, plus two eyeballs
+and two ears."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .ears import ear
 from .eyes import eyeball
 from .grid import HeadGrid, build_grid, open_slits
 from .spec import SPEC, HeadSpec
@@ -16,8 +18,9 @@ EYE_SHAPE_POWER = 0.75  # < 1 rounds the lid arc into an almond
 
 @dataclass(frozen=True)
 class Template:
-    """vertices (V, 3): skin grid first (Vg), then left and right eyeball; faces (F, 3);
-    uv (T, 2), uv_faces (F, 3); eyeball_vertices[k] indexes eyeball k (0 = left)."""
+    """vertices (V, 3): skin grid first (Vg), then left and right eyeball, then left and right
+    ear; faces (F, 3); uv (T, 2), uv_faces (F, 3); eyeball_vertices[k] / ear_vertices[k] index
+    eyeball / ear k (0 = left); ear_anchors[k]: the skin vertex ear k hangs on."""
 
     grid: HeadGrid
     vertices: np.ndarray
@@ -26,6 +29,8 @@ class Template:
     uv_faces: np.ndarray
     eyeball_vertices: tuple[np.ndarray, np.ndarray]
     eye_centers: np.ndarray
+    ear_vertices: tuple[np.ndarray, np.ndarray]
+    ear_anchors: tuple[int, int]
 
 
 def _grid_for(spec: HeadSpec) -> HeadGrid:
@@ -86,8 +91,29 @@ def build_template(spec: HeadSpec = SPEC) -> Template:
         uv_faces.append(f + n_uv)
         eyeballs.append(np.arange(n_v, n_v + len(v)))
         n_v, n_uv = n_v + len(v), n_uv + len(t)
+    ears, anchors = [], []
+    u0, v0, u1, v1 = spec.uv_ear_box
+    for k, side in enumerate((1.0, -1.0)):
+        anchor = ear_anchor(skin_vertices, side, spec)
+        box = (u0 + k * (u1 - u0 + 0.01), v0, u1 + k * (u1 - u0 + 0.01), v1)
+        v, f, t = ear(side, skin_vertices[anchor], spec, box)
+        vertices.append(v)
+        faces.append(f + n_v)
+        uv.append(t)
+        uv_faces.append(f + n_uv)
+        ears.append(np.arange(n_v, n_v + len(v)))
+        anchors.append(anchor)
+        n_v, n_uv = n_v + len(v), n_uv + len(t)
     return Template(
         grid=grid, vertices=np.concatenate(vertices), faces=np.concatenate(faces),
         uv=np.concatenate(uv), uv_faces=np.concatenate(uv_faces),
         eyeball_vertices=(eyeballs[0], eyeballs[1]), eye_centers=centers,
+        ear_vertices=(ears[0], ears[1]), ear_anchors=(anchors[0], anchors[1]),
     )
+
+
+def ear_anchor(skin: np.ndarray, side: float, spec: HeadSpec) -> int:
+    """The skin vertex at the side of the head (side +1: +x) nearest the ear's root."""
+    lateral = np.flatnonzero(side * skin[:, 0] > 0.5 * spec.half_width)
+    d = (skin[lateral, 1] - spec.ear_center_y) ** 2 + (skin[lateral, 2] - spec.ear_root_z) ** 2
+    return int(lateral[np.argmin(d)])

@@ -41,7 +41,7 @@ def joint_regressor(template: Template, spec: HeadSpec) -> np.ndarray:
 
 def skinning_weights(template: Template, regions: Regions) -> np.ndarray:
     """(V, 5): neck blends global -> neck joint; the head follows the neck, the lower face the jaw,
-    each eyeball its eye joint."""
+    each eyeball its eye joint, each ear its root."""
     grid = template.grid
     n_skin = grid.n_vertices
     w = np.zeros((len(template.vertices), N_JOINTS))
@@ -52,6 +52,8 @@ def skinning_weights(template: Template, regions: Regions) -> np.ndarray:
     w[:n_skin, 1] = 1.0 - w[:n_skin, 0] - w[:n_skin, 2]
     for k, members in enumerate(template.eyeball_vertices):
         w[members, 3 + k] = 1.0
+    for members, anchor in zip(template.ear_vertices, template.ear_anchors):
+        w[members] = w[anchor]  # an ear follows the skin it hangs on
     return w
 
 

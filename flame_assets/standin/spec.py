@@ -54,14 +54,25 @@ class HeadSpec:
     mouth_half_width: float = 0.0255
     mouth_gap: float = 0.0003  # lips touch in the neutral face
     lip_roll_depth: float = 0.0035  # lip line recess
+    # Ears (see ears.py): the middle of the root line, the shell's size and how it stands off.
+    ear_center_y: float = -0.008
+    ear_root_z: float = -0.008
+    ear_height: float = 0.060
+    ear_width: float = 0.030
+    ear_thickness: float = 0.0025
+    ear_rim_height: float = 0.0035
+    ear_concha_depth: float = 0.007
+    ear_protrusion_deg: float = 28.0  # angle between the ear and the side of the head
+    ear_lean_deg: float = 12.0  # backwards tilt of the ear's long axis
     # Joints (FLAME order: global, neck, jaw, left eye, right eye).
     neck_joint_y: float = -0.062
     jaw_joint_y: float = -0.022
     jaw_joint_z: float = -0.005
     jaw_hinge_x: float = 0.052
-    # Texture atlas: head in the upper part, two eye discs at the bottom.
+    # Texture atlas: head in the upper part; two eye discs, then two ear charts, at the bottom.
     uv_head_bottom: float = 0.12
     uv_eye_size: float = 0.10
+    uv_ear_box: tuple[float, float, float, float] = (0.24, 0.0, 0.605, 0.11)  # left ear; the right one follows
 
 
 SPEC = HeadSpec()

@@ -41,7 +41,7 @@ NOSE_BRIDGE_TOP = (0.004, 0.0045)  # (y, height) where the ridge starts between 
 NOSE_TIP = (-0.034, 0.0225)  # (y, height) of the tip
 NOSE_HALF_WIDTH = (0.0060, 0.0085)  # Gaussian sigma at the bridge and at the tip
 NOSE_UNDERSIDE = 0.0045  # how fast the tip falls back to the lip
-EAR = dict(y=0.000, z=-0.012, sigma_y=0.022, sigma_z=0.011, height=0.016)
+EAR = dict(y=-0.008, z=-0.010, sigma_y=0.016, sigma_z=0.010, height=0.004)  # the mound the ear (ears.py) grows from
 FRONT_FADE = (0.02, 0.06)  # relief fades in over this z range, so the back of the head stays smooth
 
 
@@ -103,7 +103,7 @@ def face_relief(points: np.ndarray) -> np.ndarray:
     return h * smoothstep(FRONT_FADE[0], FRONT_FADE[1], z)
 
 
-def ear_relief(points: np.ndarray) -> np.ndarray:
+def ear_mound(points: np.ndarray) -> np.ndarray:
     y, z = points[:, 1], points[:, 2]
     side = smoothstep(0.045, 0.065, np.abs(points[:, 0]))
     return EAR["height"] * side * np.exp(-0.5 * (((y - EAR["y"]) / EAR["sigma_y"]) ** 2 + ((z - EAR["z"]) / EAR["sigma_z"]) ** 2))
@@ -141,6 +141,6 @@ def head_surface(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: Hea
     base = superellipsoid_point(theta, np.where(on_head, phi, spec.jaw_polar_angle) * lift, spec)
     normal = superellipsoid_normal(base, spec)
     tapered = _taper_jaw(base, spec)
-    skin = tapered + (face_relief(base) + ear_relief(base))[:, None] * normal
+    skin = tapered + (face_relief(base) + ear_mound(base))[:, None] * normal
     skin = _wrap_eye_sockets(skin, spec)
     return np.where(on_head[:, None], skin, _neck(theta, neck, skin, spec))
