@@ -122,6 +122,7 @@ def test_recipe_appearance_keys_are_checked(tmp_path):
     assert load_recipe("meflow-v1").render.appearance == AppearanceProfile(texture_size=1024)  # the file spells out the defaults
     for bad, words in (("texture_size = 16", "texture_size must be an integer >= 64"),
                        ("hair_length = [0.5, 0.1]", "hair_length must be [low, high]"),
+                       ("teeth_stain = [0.0, 2.0]", "teeth_stain must be [low, high]"),
                        ("stubble_probability = 1.5", "stubble_probability must be a number in [0.0, 1.0]"),
                        ("hair_styles = ['mohawk']", "hair_styles must be a non-empty list from"),
                        ("hair_colours = ['brown']", "hair_colours must hold colours like"),

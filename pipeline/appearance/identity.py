@@ -36,6 +36,8 @@ class AppearanceProfile:
     pores: tuple[float, float] = (0.4, 1.0)
     texture_folder: str = ""
     texture_probability: float = 0.5
+    teeth_stain: tuple[float, float] = (0.0, 1.0)  # 0 bleached white .. 1 stained yellow
+    sclera_veins: tuple[float, float] = (0.0, 1.0)  # 0 clear .. 1 bloodshot (squared when drawn: most eyes are clear)
 
 
 @dataclass(frozen=True)

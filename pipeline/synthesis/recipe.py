@@ -379,6 +379,7 @@ def _appearance(ren: _Section) -> AppearanceProfile:
         wrinkles=rng("wrinkles", 0.0, 1.0), pores=rng("pores", 0.0, 1.0),
         texture_folder=table.text("texture_folder", default=d.texture_folder),
         texture_probability=table.number("texture_probability", 0.0, 1.0, default=d.texture_probability),
+        teeth_stain=rng("teeth_stain", 0.0, 1.0), sclera_veins=rng("sclera_veins", 0.0, 1.0),
     )
 
 

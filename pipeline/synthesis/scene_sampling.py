@@ -110,6 +110,6 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
         glasses=bool(rng.random() < profile.glasses_probability), samples=profile.samples,
         denoise=profile.denoise, seed=cycles_seed, texture=texture, appearance=appearance,
         # Drawn last, so adding them left every earlier draw of a sample where it was.
-        teeth_colour=tuple(float(c) for c in TEETH_WHITE + rng.random() * (TEETH_YELLOW - TEETH_WHITE)),
-        sclera_veins=float(rng.random() ** 2),  # most eyes are clear, a few bloodshot
+        teeth_colour=tuple(float(c) for c in TEETH_WHITE + rng.uniform(*profile.appearance.teeth_stain) * (TEETH_YELLOW - TEETH_WHITE)),
+        sclera_veins=float(rng.uniform(*profile.appearance.sclera_veins) ** 2),  # most eyes are clear, a few bloodshot
     )
