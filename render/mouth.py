@@ -19,6 +19,7 @@ REFERENCE_MOUTH_WIDTH = 0.050  # corner to corner of an adult mouth; the arches 
 MOUTH_SCALE_RANGE = (0.85, 1.15)  # how far a mouth's width may rescale the arches
 TOOTH_RINGS, TOOTH_SEGMENTS = 8, 12
 GUM_SEGMENTS, ARCH_SAMPLES = 10, 40
+ARCH_HALF_SPAN = 0.06  # metres of arch line sampled either side of the midline (past the last molar)
 TONGUE_RINGS, TONGUE_SEGMENTS = 10, 16
 INNER_LIP_POINTS = slice(60, 68)  # iBUG-68 inner lip contour
 LEFT_CORNER, RIGHT_CORNER = 54, 48  # the subject's left and right mouth corners
@@ -138,7 +139,7 @@ def _teeth(style: MouthStyle, row: ToothRow, lower: bool) -> list[tuple[np.ndarr
     """One closed mesh per tooth of an arch, incisal edges at y = 0 (upper crowns go up)."""
     widths = np.asarray(row.widths) * MM
     centres = np.concatenate([[0.0], np.cumsum(widths + style.tooth_gap)])[:-1] + 0.5 * widths
-    line = arch_line(style, 0.06, lower)
+    line = arch_line(style, ARCH_HALF_SPAN, lower)
     meshes = []
     for side in (1.0, -1.0):
         points, tangent, outward = _arch_frame(line, side * centres)
@@ -159,7 +160,7 @@ def _teeth(style: MouthStyle, row: ToothRow, lower: bool) -> list[tuple[np.ndarr
 def _gum(style: MouthStyle, row: ToothRow, lower: bool) -> tuple[np.ndarray, np.ndarray]:
     """A tube of elliptic section along the arch, covering the necks of its teeth."""
     reach = 0.5 * sum(row.widths) * MM + len(row.widths) * style.tooth_gap
-    line = arch_line(style, 0.06, lower)
+    line = arch_line(style, ARCH_HALF_SPAN, lower)
     s = np.linspace(-reach, reach, ARCH_SAMPLES)
     points, _, outward = _arch_frame(line, s)
     up = -1.0 if lower else 1.0

@@ -34,6 +34,7 @@ from .seeds import cycles_seed, random_source_id, sample_id, sample_rngs
 REFERENCE_EYE_DISTANCE = 0.063  # glasses topology is built once at this eye distance
 JAW_ANCHOR_WEIGHT = 0.9  # vertices this much skinned to the jaw carry the lower teeth...
 LIP_CLEARANCE = 0.008  # ...unless they lie this close (metres) to the lips, which move on their own
+MIN_JAW_ANCHORS = 3  # a rigid fit needs three points
 
 
 @dataclass
@@ -136,7 +137,8 @@ def mouth_states(mouth: MouthMesh, anchors_of: np.ndarray, geometry: dict[str, S
         g = geometry[s]
         turn = g.rotation @ onset.rotation.T
         head = (turn, g.joints[0] - onset.joints[0] @ turn.T)
-        jaw = rigid_fit(onset.vertices[anchors_of], g.vertices[anchors_of])
+        # A model with no vertices on its jaw joint: the lower teeth stay with the head.
+        jaw = rigid_fit(onset.vertices[anchors_of], g.vertices[anchors_of]) if len(anchors_of) >= MIN_JAW_ANCHORS else head
         out.append(move_mouth(placed, mouth.lower, head, jaw))
     return tuple(out)
 
