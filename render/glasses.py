@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rigid import facing_frame
+
 RIM_SEGMENTS = 48
 TUBE_SEGMENTS = 8
 TEMPLE_SEGMENTS = 12
@@ -91,17 +93,4 @@ def glasses_local(eye_distance: float, style: GlassesStyle = GlassesStyle()) -> 
 def place_glasses(local: np.ndarray, left_eye: np.ndarray, right_eye: np.ndarray, head_rotation: np.ndarray) -> np.ndarray:
     """World positions (G, 3) of glasses built by glasses_local for eyes at left_eye / right_eye
     (world, (3,)) on a head rotated by head_rotation (3, 3)."""
-    x = left_eye - right_eye
-    x /= np.linalg.norm(x)
-    forward = head_rotation @ np.array([0.0, 0.0, 1.0])
-    z = forward - x * (forward @ x)
-    z /= np.linalg.norm(z)
-    y = np.cross(z, x)
-    frame = np.stack([x, y, z], 1)
-    return local @ frame.T + 0.5 * (left_eye + right_eye)
-
-
-def rigid_move(points: np.ndarray, rot_from: np.ndarray, root_from: np.ndarray, rot_to: np.ndarray, root_to: np.ndarray) -> np.ndarray:
-    """Move points (N, 3) rigidly with a head whose rotation about its root joint goes from
-    (rot_from, root_from) to (rot_to, root_to): p' = R_to R_from^T (p - root_from) + root_to."""
-    return (points - root_from) @ (rot_to @ rot_from.T).T + root_to
+    return local @ facing_frame(right_eye, left_eye, head_rotation).T + 0.5 * (left_eye + right_eye)

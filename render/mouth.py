@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rigid import Motion, apply_motion, facing_frame
+
 TEETH, GUMS, TONGUE = 0, 1, 2  # part ids, in the renderer's material order
 MM = 0.001
 REFERENCE_MOUTH_WIDTH = 0.050  # corner to corner of an adult mouth; the arches are sized for it
@@ -77,6 +79,16 @@ def _grid_faces(rings: int, segments: int, offset: int = 0) -> list[list[int]]:
     return faces
 
 
+def _orient_away(vertices: np.ndarray, faces: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """faces (K, 3) with each normal turned away from its point `inside` ((K, 3) or (3,))."""
+    tri = vertices[faces]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    inward = np.einsum("ij,ij->i", normal, tri.mean(1) - inside) < 0
+    faces = faces.copy()
+    faces[inward] = faces[inward][:, ::-1]
+    return faces
+
+
 def _closed_blob(rings: int, segments: int, shape) -> tuple[np.ndarray, np.ndarray]:
     """A closed surface from a ring-by-ring shape(polar (R,), azimuth (S,)) -> (R, S, 3), with a
     vertex at each pole. Returns vertices (R*S + 2, 3) and outward faces."""
@@ -92,12 +104,7 @@ def _closed_blob(rings: int, segments: int, shape) -> tuple[np.ndarray, np.ndarr
         faces.append([top, s2, s])
         last = (rings - 1) * segments
         faces.append([bottom, last + s, last + s2])
-    faces = np.asarray(faces, np.int64)
-    centre = vertices.mean(0)
-    tri = vertices[faces]
-    inward = np.einsum("ij,ij->i", np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), tri.mean(1) - centre) < 0
-    faces[inward] = faces[inward][:, ::-1]
-    return vertices, faces
+    return vertices, _orient_away(vertices, np.asarray(faces, np.int64), vertices.mean(0))
 
 
 def _superellipsoid(half: np.ndarray, exponent: float, taper: float):
@@ -172,11 +179,7 @@ def _gum(style: MouthStyle, row: ToothRow, lower: bool) -> tuple[np.ndarray, np.
             + np.sin(angle)[None, :, None] * np.array([0.0, 1.0, 0.0]) * (0.5 * style.gum_height))
     vertices = (centre[:, None] + ring).reshape(-1, 3)
     faces = np.asarray(_grid_faces(ARCH_SAMPLES, GUM_SEGMENTS), np.int64)
-    tri = vertices[faces]
-    axis = np.repeat(centre, GUM_SEGMENTS, 0)[faces[:, 0]]
-    inward = np.einsum("ij,ij->i", np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), tri.mean(1) - axis) < 0
-    faces[inward] = faces[inward][:, ::-1]
-    return vertices, faces
+    return vertices, _orient_away(vertices, faces, np.repeat(centre, GUM_SEGMENTS, 0)[faces[:, 0]])
 
 
 def _tongue(style: MouthStyle) -> tuple[np.ndarray, np.ndarray]:
@@ -222,13 +225,8 @@ def mouth_frame(landmarks: np.ndarray, head_rotation: np.ndarray) -> tuple[np.nd
     """landmarks (68, 3) of the onset face, head_rotation (3, 3) -> origin (3,) at the stomion,
     axes (3, 3) as columns (x to the subject's left, y up, z forward), scale: mouth width over
     REFERENCE_MOUTH_WIDTH, clipped to MOUTH_SCALE_RANGE."""
-    across = landmarks[LEFT_CORNER] - landmarks[RIGHT_CORNER]
-    width = float(np.linalg.norm(across))
-    x = across / width
-    forward = head_rotation @ np.array([0.0, 0.0, 1.0])
-    z = forward - x * (forward @ x)
-    z /= np.linalg.norm(z)
-    axes = np.stack([x, np.cross(z, x), z], 1)
+    width = float(np.linalg.norm(landmarks[LEFT_CORNER] - landmarks[RIGHT_CORNER]))
+    axes = facing_frame(landmarks[RIGHT_CORNER], landmarks[LEFT_CORNER], head_rotation)
     return landmarks[INNER_LIP_POINTS].mean(0), axes, float(np.clip(width / REFERENCE_MOUTH_WIDTH, *MOUTH_SCALE_RANGE))
 
 
@@ -239,20 +237,9 @@ def place_mouth(local: np.ndarray, landmarks: np.ndarray, head_rotation: np.ndar
     return (scale * local) @ axes.T + origin
 
 
-def rigid_fit(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares rotation R (3, 3) and translation t (3,) with target ~ source @ R.T + t
-    (Kabsch), for point sets (M, 3), M >= 3 and not collinear."""
-    cs, ct = source.mean(0), target.mean(0)
-    u, _, vt = np.linalg.svd((source - cs).T @ (target - ct))
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-    return rotation, ct - cs @ rotation.T
-
-
-def move_mouth(placed: np.ndarray, lower: np.ndarray, head: tuple[np.ndarray, np.ndarray],
-               jaw: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """placed (N, 3) onset positions; lower (N,) bool; head / jaw: (R, t) rigid motions from the
-    onset -> (N, 3) positions in the new state (upper parts by head, lower parts by jaw)."""
-    out = placed @ head[0].T + head[1]
-    out[lower] = placed[lower] @ jaw[0].T + jaw[1]
+def move_mouth(placed: np.ndarray, lower: np.ndarray, head: Motion, jaw: Motion) -> np.ndarray:
+    """placed (N, 3) onset positions; lower (N,) bool; head / jaw: rigid motions from the onset
+    -> (N, 3) positions in the new state (upper parts by head, lower parts by jaw)."""
+    out = apply_motion(placed, head)
+    out[lower] = apply_motion(placed[lower], jaw)
     return out

@@ -8,7 +8,8 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from render.mouth import GUMS, TEETH, TONGUE, mouth_local, place_mouth, rigid_fit
+from render.mouth import GUMS, TEETH, TONGUE, mouth_local, place_mouth
+from render.rigid import rigid_fit
 
 
 @pytest.fixture(scope="module")

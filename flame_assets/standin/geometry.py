@@ -81,29 +81,25 @@ def build_template(spec: HeadSpec = SPEC) -> Template:
     grid = _grid_for(spec)
     skin_vertices = skin(grid, spec)
     centers = eye_centers(spec)
-    vertices, faces, uv, uv_faces, eyeballs = [skin_vertices], [grid.faces], [grid.uv], [grid.uv_faces], []
-    n_v, n_uv = len(skin_vertices), len(grid.uv)
-    for k, center in enumerate(centers):
-        v, f, t = eyeball(center, spec, (k * (spec.uv_eye_size + 0.02), 0.0))
+    vertices, faces, uv, uv_faces = [skin_vertices], [grid.faces], [grid.uv], [grid.uv_faces]
+    counts = [len(skin_vertices), len(grid.uv)]
+
+    def add(v: np.ndarray, f: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Append a part (its faces index both its vertices and its UVs) -> its vertex indices."""
+        n_v, n_uv = counts
         vertices.append(v)
         faces.append(f + n_v)
         uv.append(t)
         uv_faces.append(f + n_uv)
-        eyeballs.append(np.arange(n_v, n_v + len(v)))
-        n_v, n_uv = n_v + len(v), n_uv + len(t)
-    ears, anchors = [], []
+        counts[:] = n_v + len(v), n_uv + len(t)
+        return np.arange(n_v, n_v + len(v))
+
+    eyeballs = [add(*eyeball(center, spec, (k * (spec.uv_eye_size + 0.02), 0.0))) for k, center in enumerate(centers)]
     u0, v0, u1, v1 = spec.uv_ear_box
-    for k, side in enumerate((1.0, -1.0)):
-        anchor = ear_anchor(skin_vertices, side, spec)
-        box = (u0 + k * (u1 - u0 + 0.01), v0, u1 + k * (u1 - u0 + 0.01), v1)
-        v, f, t = ear(side, skin_vertices[anchor], spec, box)
-        vertices.append(v)
-        faces.append(f + n_v)
-        uv.append(t)
-        uv_faces.append(f + n_uv)
-        ears.append(np.arange(n_v, n_v + len(v)))
-        anchors.append(anchor)
-        n_v, n_uv = n_v + len(v), n_uv + len(t)
+    step = u1 - u0 + 0.01  # the right ear's chart sits beside the left one's
+    anchors = [ear_anchor(skin_vertices, side, spec) for side in (1.0, -1.0)]
+    ears = [add(*ear(side, skin_vertices[anchor], spec, (u0 + k * step, v0, u1 + k * step, v1)))
+            for k, (side, anchor) in enumerate(zip((1.0, -1.0), anchors))]
     return Template(
         grid=grid, vertices=np.concatenate(vertices), faces=np.concatenate(faces),
         uv=np.concatenate(uv), uv_faces=np.concatenate(uv_faces),

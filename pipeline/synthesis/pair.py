@@ -13,8 +13,9 @@ from flame_assets.assets import FlameAssets
 from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
 from render.camera import Camera, flow_from_targets
-from render.glasses import glasses_local, place_glasses, rigid_move
-from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth, rigid_fit
+from render.glasses import glasses_local, place_glasses
+from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth
+from render.rigid import apply_motion, head_motion, rigid_fit
 from render.scene_spec import SceneSpec, SkinMaps
 from shards.flows import expression_flow
 
@@ -112,7 +113,7 @@ def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tup
     moved by each state's head rotation about the root joint."""
     onset = geometry["onset"]
     placed = place_glasses(local, onset.joints[3], onset.joints[4], onset.rotation)
-    return tuple(rigid_move(placed, onset.rotation, onset.joints[0], geometry[s].rotation, geometry[s].joints[0])
+    return tuple(apply_motion(placed, head_motion(onset.rotation, onset.joints[0], geometry[s].rotation, geometry[s].joints[0]))
                  for s in STATES)
 
 
@@ -135,8 +136,7 @@ def mouth_states(mouth: MouthMesh, anchors_of: np.ndarray, geometry: dict[str, S
     out = []
     for s in STATES:
         g = geometry[s]
-        turn = g.rotation @ onset.rotation.T
-        head = (turn, g.joints[0] - onset.joints[0] @ turn.T)
+        head = head_motion(onset.rotation, onset.joints[0], g.rotation, g.joints[0])
         # A model with no vertices on its jaw joint: the lower teeth stay with the head.
         jaw = rigid_fit(onset.vertices[anchors_of], g.vertices[anchors_of]) if len(anchors_of) >= MIN_JAW_ANCHORS else head
         out.append(move_mouth(placed, mouth.lower, head, jaw))

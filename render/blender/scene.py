@@ -28,6 +28,7 @@ from .settings import apply_cycles_settings, gpu_devices
 MAX_LIGHTS = 8
 BORDER_MARGIN_PX = 4  # beyond the pixel filter's reach (1.5 px wide) and the denoiser's edge handling
 SKIN_MAPS = ("albedo", "height", "roughness")
+EYE_PATTERN_PERIOD = 997  # the iris and vein noise is offset by the sample's seed modulo this: a different eye per sample
 
 
 def blender_version() -> str:
@@ -247,7 +248,7 @@ class BlenderScene:
             if lo - 1e-4 <= stop.position <= hi + 1e-4:
                 stop.color = (*spec.iris_color, 1.0)
         self.eye_nodes["veins"].default_value = spec.sclera_veins
-        self.eye_nodes["pattern_seed"].default_value = spec.seed % 997  # a different iris per sample
+        self.eye_nodes["pattern_seed"].default_value = spec.seed % EYE_PATTERN_PERIOD
         if "mouth" in self.attached:
             self.mouth_nodes["teeth"].default_value = (*spec.teeth_colour, 1.0)
 
