@@ -9,7 +9,11 @@ at the recipe's samples per pixel and at more, this prints:
 - the same on the pixels whose true expression flow exceeds 0.1 and 0.3 px, next to that motion's
   mean size: an error above the size means the method misses the expression there;
 - the expression EPE of the true facial flow minus a robust quadratic fit of it (a smooth head
-  motion model with perfect facial flow), next to zero flow's.
+  motion model with perfect facial flow), next to zero flow's;
+- ceilings: each method's facial flow minus the TRUE head flow (a perfect stage 2), shrunk by the
+  best factor, everywhere and only where the expression truly exceeds 0.1 px (an oracle of where
+  it moves); and the share of the model's facial error that must go before a perfect stage 2 and
+  the best shrink beat zero flow.
 
     .venv/bin/python bench/expression_signal.py --ckpt RUN/stage1/last.pt [--recipe cpu-train]
         [--samples 16] [--first 1100] [--spp 4,32]
@@ -33,6 +37,9 @@ from training.evaluation.baselines import DIS
 from training.inference import load_method
 
 THRESHOLDS = (0.1, 0.3)  # px of true expression flow: "where the expression moves"
+ORACLE_THRESHOLD = THRESHOLDS[0]
+SHRINKS = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1)  # factors on an expression estimate (the best is reported)
+ERROR_SCALES = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05)  # the model's facial error, scaled down
 FIT_ROUNDS = 5  # iteratively reweighted least squares
 HUBER_SCALE = 2.0  # residuals beyond this many robust sigmas are down-weighted
 
@@ -58,12 +65,38 @@ def epe(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     return float(np.linalg.norm(a - b, axis=-1)[where].mean())
 
 
+def best_shrunk_epe(estimates: list[np.ndarray], truths: list[np.ndarray], masks: list[np.ndarray]) -> float:
+    """estimates, truths (H, W, 2) and masks (H, W) per sample -> the lowest mean per-sample EPE of
+    factor x estimate over SHRINKS (the factor chosen on these samples: a ceiling, not a method)."""
+    return min(float(np.mean([epe(a * e, t, m) for e, t, m in zip(estimates, truths, masks, strict=True)]))
+               for a in SHRINKS)
+
+
+def ceilings(samples: list[dict]) -> dict[str, float]:
+    """What a perfect stage 2 could make of each facial flow. samples: dicts of (H, W, 2) arrays
+    `facial`, `head`, `model`, `dis` and the (H, W) bool `mask`."""
+    truths = [s["facial"] - s["head"] for s in samples]
+    masks = [s["mask"] for s in samples]
+    oracle = [np.linalg.norm(t, axis=-1)[..., None] > ORACLE_THRESHOLD for t in truths]
+    out = {}
+    for name in ("model", "dis"):
+        estimates = [s[name] - s["head"] for s in samples]
+        out[f"ceiling: {name} facial - true head"] = best_shrunk_epe(estimates, truths, masks)
+        out[f"ceiling: {name}, oracle |expr| > {ORACLE_THRESHOLD}"] = best_shrunk_epe(
+            [e * o for e, o in zip(estimates, oracle, strict=True)], truths, masks)
+    zero = float(np.mean([np.linalg.norm(t, axis=-1)[m].mean() for t, m in zip(truths, masks, strict=True)]))
+    beating = [k for k in ERROR_SCALES if best_shrunk_epe(
+        [t + k * (s["model"] - s["facial"]) for s, t in zip(samples, truths, strict=True)], truths, masks) < zero]
+    out["model facial error x k beats zero: max k"] = max(beating, default=0.0)
+    return out
+
+
 def measure(recipe, method, indices: range) -> dict[str, float]:
     from pipeline.synthesis.pair import RenderWorker
 
     worker = RenderWorker(recipe, load_assets(ensure_standin()))
     dis_method = DIS()  # the baseline `meflow eval` scores
-    rows, seconds = [], []
+    rows, seconds, kept = [], [], []
     for k in indices:
         start = time.perf_counter()
         pair = worker.render_index(k)
@@ -82,8 +115,10 @@ def measure(recipe, method, indices: range) -> dict[str, float]:
                 row[f"|expr| > {t}: model facial"] = epe(model, facial, moving)
                 row[f"|expr| > {t}: dis facial"] = epe(dis, facial, moving)
         rows.append(row)
+        kept.append({"facial": facial, "head": pair.flow_head, "model": model, "dis": dis, "mask": mask})
     keys = list(dict.fromkeys(k for row in rows for k in row))
     out = {k: float(np.mean([row[k] for row in rows if k in row])) for k in keys}
+    out.update(ceilings(kept))
     out["s/pair"] = float(np.mean(seconds))
     return out
 

@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True, help="Fit the real photos for the reference row.")
     parser.add_argument("--picture", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--sheet", type=Path, default=None, help="A 4 x 4 contact sheet of the first recipe's first 16 identities.")
+    parser.add_argument("--sheet", type=Path, default=None, help="A 4 x 4 contact sheet of the last recipe's first 16 identities.")
     parser.add_argument("--overlay", type=Path, default=None,
                         help="The last recipe's first 4 renders with ground-truth (green) and detected (red) landmarks.")
     args = parser.parse_args()
@@ -189,8 +189,8 @@ def main() -> None:
         landmark_overlay(marked, args.overlay)
         print(f"wrote {args.overlay}")
     if args.sheet:
-        first = next(iter(pictures.values()))[:16]
-        grid = [np.concatenate(first[r:r + 4], 1) for r in range(0, len(first) - len(first) % 4, 4)]
+        last = list(pictures.values())[-1][:16]
+        grid = [np.concatenate(last[r:r + 4], 1) for r in range(0, len(last) - len(last) % 4, 4)]
         from PIL import Image
 
         args.sheet.parent.mkdir(parents=True, exist_ok=True)

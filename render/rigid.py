@@ -1,4 +1,4 @@
-"""Rigid attachment math shared by the objects drawn with the head (glasses, mouth): the frame an
+"""Rigid attachment math shared by the objects drawn with the head (glasses, mouth, body): the frame an
 object is placed in, and the rigid motions that carry it from the onset to another state."""
 from __future__ import annotations
 

@@ -39,29 +39,40 @@ def _edges(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return step | ~cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
-def drawn_scene(worker, inputs) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
-    """Everything Blender draws for a sample as one mesh: the model plus the identity's hair cap,
-    then the mouth (teeth, gums, tongue). -> vertices per state, faces, index of the first
-    mouth face."""
-    drawn = worker.rendered_vertices(inputs.geometry, worker.appearance(inputs.scene)[1])
-    mouth = worker.attached_states(inputs.geometry, inputs.scene)["mouth"]
-    faces = worker.model.assets.faces
-    states = {s: np.concatenate([drawn[s], mouth[i]]) for i, s in enumerate(("onset", "head", "apex"))}
-    return states, np.concatenate([faces, worker.mouth.faces + len(drawn["onset"])]), len(faces)
+def drawn_scene(worker, inputs) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, int]]:
+    """Everything Blender draws for a sample (glasses off) as one mesh: the model plus the
+    identity's hair cap, then the mouth (teeth, gums, tongue), then the shoulders when the scene
+    has clothing. -> vertices per state, faces, index of each attached object's first face."""
+    from render.body import body_faces
+
+    states = worker.rendered_vertices(inputs.geometry, worker.appearance(inputs.scene)[1])
+    faces, first = [worker.model.assets.faces], {}
+    topology = {"mouth": worker.mouth.faces, "body": body_faces()}
+    for name, positions in worker.attached_states(inputs.geometry, inputs.scene).items():
+        first[name] = sum(len(f) for f in faces)
+        faces.append(topology[name] + len(states["onset"]))
+        states = {s: np.concatenate([states[s], positions[i]]) for i, s in enumerate(("onset", "head", "apex"))}
+    return states, np.concatenate(faces), first
+
+
+SHIRT = {"colour": (0.3, 0.05, 0.05), "stripe_colour": (0.6, 0.6, 0.6), "stripes": 1.0, "stripe_period": 0.01,
+         "stripe_share": 0.4, "shoulder_half_width": 0.21, "shoulder_drop": 0.05, "chest_half_depth": 0.1}
 
 
 @pytest.mark.parametrize("k", [0, 1])
 def test_ground_truth_matches_ray_cast_reprojection(worker, standin_assets, k):
     inputs = worker.plan(k)
-    inputs.scene = dataclasses.replace(inputs.scene, glasses=False)
+    # Sample 0 has hair, so the cap's flow is checked too; sample 1 wears a striped shirt.
+    inputs.scene = dataclasses.replace(inputs.scene, glasses=False, clothing=SHIRT if k == 1 else None)
     result = worker.render(inputs)
-    # Sample 0 has hair, so the cap's flow is checked too.
-    drawn, faces, _ = drawn_scene(worker, inputs)
+    drawn, faces, first = drawn_scene(worker, inputs)
     if k == 0:
         head = drawn["onset"][:len(standin_assets.v_template)]
         assert inputs.scene.appearance["hair_style"] != "bald" and np.abs(head - inputs.geometry["onset"].vertices).max() > 5e-4
     for name, target, flow in (("facial", "apex", result.flow_facial), ("head", "head", result.flow_head)):
-        ref, hit, depth = reprojected_flow(inputs.scene, drawn["onset"], faces, drawn[target])
+        ref, hit, depth, face_hit = reprojected_flow(inputs.scene, drawn["onset"], faces, drawn[target], with_faces=True)
+        if k == 1:
+            assert (face_hit >= first["body"]).sum() > 0.02 * hit.size  # the shoulders are in the picture
         assert (hit == result.mask).mean() > 0.999, name
         interior = hit & result.mask & ~_edges(depth, hit)
         assert interior.sum() > 0.1 * hit.size
@@ -99,7 +110,8 @@ def test_teeth_show_through_parted_lips_the_lower_ones_moving_with_the_jaw(worke
     inputs = dataclasses.replace(inputs, states=states, geometry=evaluate_states(worker.model, states),
                                  scene=dataclasses.replace(inputs.scene, glasses=False, width=192, height=192))  # same framing, finer pixels
     result = worker.render(inputs)
-    drawn, faces, first_mouth_face = drawn_scene(worker, inputs)
+    drawn, faces, first = drawn_scene(worker, inputs)
+    first_mouth_face = first["mouth"]
     ref, hit, depth, face_hit = reprojected_flow(inputs.scene, drawn["onset"], faces, drawn["apex"], with_faces=True)
     on_mouth = face_hit >= first_mouth_face
     mouth_face = np.where(on_mouth, face_hit - first_mouth_face, 0)

@@ -12,6 +12,7 @@ from facial.flame_layout import JAW_JOINT, STATES
 from flame_assets.assets import FlameAssets
 from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
+from render.body import Clothing, body_faces, body_vertices, neck_loop, place_body, to_local
 from render.camera import Camera, flow_from_targets
 from render.glasses import glasses_local, place_glasses
 from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth
@@ -108,13 +109,27 @@ def plan_sample(recipe: Recipe, k: int, model: FaceModel, background_images: lis
     return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene, source, labels)
 
 
-def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
-    """Glasses positions (onset, head, apex), rigid with the head: placed on the onset eyes, then
-    moved by each state's head rotation about the root joint."""
+def with_head(placed: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
+    """(N, 3) positions placed on the onset head -> (onset, head, apex) positions, each moved by
+    that state's head rotation about the root joint (rigid with the head)."""
     onset = geometry["onset"]
-    placed = place_glasses(local, onset.joints[3], onset.joints[4], onset.rotation)
     return tuple(apply_motion(placed, head_motion(onset.rotation, onset.joints[0], geometry[s].rotation, geometry[s].joints[0]))
                  for s in STATES)
+
+
+def glasses_states(local: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
+    """Glasses positions (onset, head, apex): placed on the onset eyes, rigid with the head."""
+    onset = geometry["onset"]
+    return with_head(place_glasses(local, onset.joints[3], onset.joints[4], onset.rotation), geometry)
+
+
+def body_states(neck: np.ndarray, clothing: Clothing, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
+    """Torso positions (onset, head, apex): its collar around the onset neck's cut (neck: the cut's
+    vertex indices), shaped by `clothing`, rigid with the head."""
+    onset = geometry["onset"]
+    root = onset.joints[0]
+    local = body_vertices(to_local(onset.vertices[neck], root, onset.rotation), clothing)
+    return with_head(place_body(local, root, onset.rotation), geometry)
 
 
 def jaw_anchors(weights: np.ndarray, onset: StateGeometry) -> np.ndarray:
@@ -180,11 +195,14 @@ class RenderWorker:
         self.glasses_local = g_verts
         # Teeth need the lips' landmarks to sit behind; a model without them renders no mouth.
         self.mouth = mouth_local() if assets.has_landmarks else None
+        self.neck = neck_loop(assets.faces, assets.v_template)
+        b_faces = body_faces()
         uv = self.model.uv
         self.scene = BlenderScene(assets.faces, uv, eye_faces, eye_angle, glasses=(g_verts, g_faces, g_parts),
                                   device=recipe.render.device, threads=recipe.render.threads if threads is None else threads,
                                   settings=recipe.render.cycles, eye_disc=eye_disc,
-                                  mouth=None if self.mouth is None else (self.mouth.vertices, self.mouth.faces, self.mouth.part))
+                                  mouth=None if self.mouth is None else (self.mouth.vertices, self.mouth.faces, self.mouth.part),
+                                  body=(np.zeros((b_faces.max() + 1, 3)), b_faces, np.zeros(len(b_faces), np.int32)))
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
         self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.uses_fits else None
@@ -210,14 +228,17 @@ class RenderWorker:
                 for s in STATES}
 
     def attached_states(self, geometry: dict[str, StateGeometry], spec: SceneSpec) -> dict[str, tuple[np.ndarray, ...]]:
-        """(onset, head, apex) positions of each object drawn with the head: the glasses when the
-        scene has them, the mouth (teeth, gums, tongue) whenever the model has one."""
+        """(onset, head, apex) positions of each object drawn with the head: the glasses and the
+        body (shoulders in a shirt) when the scene has them, the mouth (teeth, gums, tongue)
+        whenever the model has one."""
         out = {}
         if spec.glasses:
             out["glasses"] = glasses_states(self.glasses_local, geometry)
         if self.mouth is not None:
             anchors = jaw_anchors(self.model.assets.weights, geometry["onset"])
             out["mouth"] = mouth_states(self.mouth, anchors, geometry)
+        if spec.clothing is not None:
+            out["body"] = body_states(self.neck, Clothing(**spec.clothing), geometry)
         return out
 
     def render(self, inputs: SampleInputs) -> SampleResult:

@@ -22,7 +22,7 @@ from ..resources import recipe_dir
 from .distributions import PiecewiseUniform, RecipeError, parse_distribution
 
 LIGHT_TYPES = ("AREA", "POINT", "SUN")
-BACKGROUND_KINDS = ("gradient", "noise", "checker", "images")
+BACKGROUND_KINDS = ("gradient", "noise", "checker", "studio", "bokeh", "images")
 DEVICES = ("CPU", "CUDA", "OPTIX")
 MAX_RESOLUTION = 8192
 
@@ -225,6 +225,19 @@ class Background:
 
 
 @dataclass(frozen=True)
+class ClothingProfile:
+    """[render.clothing]: shoulders in a shirt under the head (render.body). Off by default."""
+
+    probability: float = 0.0  # share of samples with shoulders and a shirt
+    colours: tuple[str, ...] = ("#1d2433", "#3b3f45", "#101010", "#d9d6cf", "#6b5a45", "#44503a", "#5a1f24", "#35506e")
+    stripes_probability: float = 0.25  # share of shirts with horizontal stripes
+    stripe_period_mm: tuple[float, float] = (6.0, 30.0)
+    shoulder_width: tuple[float, float] = (0.36, 0.46)  # m, shoulder to shoulder
+    shoulder_drop: tuple[float, float] = (0.03, 0.07)  # m the shoulder line falls from the collar
+    chest_depth: tuple[float, float] = (0.18, 0.24)  # m, front to back
+
+
+@dataclass(frozen=True)
 class RenderProfile:
     width: int
     height: int
@@ -241,6 +254,7 @@ class RenderProfile:
     glasses_probability: float
     appearance: AppearanceProfile = AppearanceProfile()
     cycles: CyclesSettings = CyclesSettings()
+    clothing: ClothingProfile = ClothingProfile()
 
 
 @dataclass(frozen=True)
@@ -383,6 +397,27 @@ def _appearance(ren: _Section) -> AppearanceProfile:
     )
 
 
+def _clothing(ren: _Section) -> ClothingProfile:
+    """[render.clothing]: every key optional (the defaults are ClothingProfile's)."""
+    table = _Section(ren.data.get("clothing", {}), "render.clothing", ren.file)
+    d = ClothingProfile()
+    known = set(ClothingProfile.__dataclass_fields__)
+    unknown = sorted(set(table.data) - known)
+    if unknown:
+        raise RecipeError(f"{table.file}: [render.clothing] has unknown key {unknown[0]!r}: use one of {sorted(known)}")
+
+    def rng(key: str, lo: float, hi: float) -> tuple[float, float]:
+        return table.range(key, lo, hi) if key in table.data else getattr(d, key)
+
+    return ClothingProfile(
+        probability=table.number("probability", 0.0, 1.0, default=d.probability),
+        colours=_colours(table, "colours", d.colours),
+        stripes_probability=table.number("stripes_probability", 0.0, 1.0, default=d.stripes_probability),
+        stripe_period_mm=rng("stripe_period_mm", 1.0, 200.0), shoulder_width=rng("shoulder_width", 0.2, 0.8),
+        shoulder_drop=rng("shoulder_drop", 0.0, 0.15), chest_depth=rng("chest_depth", 0.1, 0.4),
+    )
+
+
 def _cycles(ren: _Section) -> CyclesSettings:
     """[render.cycles]: every key optional (the defaults are CyclesSettings'); checked against the
     ranges and names Blender accepts, so a bad value fails here, before any worker starts."""
@@ -437,6 +472,7 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
         glasses_probability=glasses.number("probability", 0.0, 1.0),
         appearance=_appearance(ren),
         cycles=_cycles(ren),
+        clothing=_clothing(ren),
     )
     if "images" in render.background.kinds and not render.background.image_folder:
         raise RecipeError(f"{file}: [render.background] kinds lists 'images' but image_folder is empty: set a folder of images")

@@ -1,14 +1,15 @@
-"""Sample a SceneSpec (camera, lights, background, skin, glasses) from a render profile."""
+"""Sample a SceneSpec (camera, lights, background, skin, glasses, clothing) from a render profile."""
 from __future__ import annotations
 
 import numpy as np
 
-from render.backgrounds import BackgroundSpec, srgb_to_linear
+from render.backgrounds import PHOTO_KINDS, BackgroundSpec, muted_colour, srgb_to_linear
+from render.body import Clothing
 from render.camera import focal_px, look_at
 from render.scene_spec import LightSpec, SceneSpec
 
 from .meshes import StateGeometry
-from .recipe import RenderProfile
+from .recipe import ClothingProfile, RenderProfile
 
 HEAD_HEIGHT_PER_BROW_TO_CHIN = 1.9  # crown-to-chin over brow-to-chin, adult average
 FRAMING_RAISE = 0.08  # aim a little above the landmark centre, towards the forehead
@@ -79,10 +80,27 @@ def _lights(profile: RenderProfile, rng: np.random.Generator, target: np.ndarray
 
 def _background(profile: RenderProfile, rng: np.random.Generator, images: list[str]) -> BackgroundSpec:
     kind = str(rng.choice(profile.background.kinds))
-    colours = tuple(tuple(srgb_to_linear(rng.random(3))) for _ in range(2))
+    draws = [rng.random(3) for _ in range(2)]
+    colours = tuple(tuple(muted_colour(d) if kind in PHOTO_KINDS else srgb_to_linear(d)) for d in draws)
     image = images[int(rng.integers(len(images)))] if kind == "images" and images else ""
     return BackgroundSpec(kind=kind, colors=colours, angle=float(rng.uniform(0, 2 * np.pi)),
                           scale=float(rng.uniform(*BACKGROUND_SCALE)), seed=int(rng.integers(2**31)), image=image)
+
+
+def _clothing(profile: ClothingProfile, rng: np.random.Generator) -> dict | None:
+    """Shoulders and a shirt (render.body.Clothing as JSON), or None. Nothing is drawn when the
+    recipe has clothing off, so such recipes draw exactly what they drew before it existed."""
+    if profile.probability <= 0.0 or rng.random() >= profile.probability:
+        return None
+    colour, stripe = (hex_to_linear(str(c)) for c in rng.choice(profile.colours, 2))
+    return Clothing(
+        colour=tuple(float(c) for c in colour), stripe_colour=tuple(float(c) for c in stripe),
+        stripes=float(rng.random() < profile.stripes_probability),
+        stripe_period=float(rng.uniform(*profile.stripe_period_mm)) / 1000.0, stripe_share=float(rng.uniform(0.2, 0.5)),
+        shoulder_half_width=float(rng.uniform(*profile.shoulder_width)) / 2.0,
+        shoulder_drop=float(rng.uniform(*profile.shoulder_drop)),
+        chest_half_depth=float(rng.uniform(*profile.chest_depth)) / 2.0,
+    ).to_json()
 
 
 def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateGeometry,
@@ -112,4 +130,5 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
         # Drawn last, so adding them left every earlier draw of a sample where it was.
         teeth_colour=tuple(float(c) for c in TEETH_WHITE + rng.uniform(*profile.appearance.teeth_stain) * (TEETH_YELLOW - TEETH_WHITE)),
         sclera_veins=float(rng.uniform(*profile.appearance.sclera_veins) ** 2),  # most eyes are clear, a few bloodshot
+        clothing=_clothing(profile.clothing, rng),
     )

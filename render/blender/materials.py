@@ -1,4 +1,4 @@
-"""Cycles materials for the head, eyes, glasses and mouth, and the data layer's override material: it
+"""Cycles materials for the head, eyes, glasses, mouth and clothing, and the data layer's override material: it
 writes two AOVs (the facial and head target positions, from per-vertex attributes) on every
 surface, so one 1-sample data layer yields exact ground truth for whatever the camera sees first."""
 from __future__ import annotations
@@ -25,6 +25,9 @@ SKIN_SUBSURFACE_RADIUS = (0.004, 0.0015, 0.001)  # metres, red scatters furthest
 WORLD_MAP_RESOLUTION = 64
 BUMP_DISTANCE = 0.0004  # metres of relief for one unit of the painted height map
 MOUTH_INTERIOR = (0.09, 0.025, 0.022)  # linear RGB of the inside of the mouth (seen through the lips)
+CLOTH_ROUGHNESS, CLOTH_SHEEN = 0.9, 0.5  # matte fabric with a soft rim
+WEAVE_SCALE, WEAVE_DISTANCE = 900.0, 0.0004  # weave noise cells per metre of rest position; its relief (m)
+FOLD_SCALE, FOLD_DISTANCE = 9.0, 0.006  # large soft folds: cells per metre; relief (m)
 
 
 def _nodes(material: bpy.types.Material):
@@ -224,6 +227,46 @@ def mouth_materials() -> tuple[list[bpy.types.Material], dict]:
         tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
         soft.append(material)
     return [teeth, *soft], {"teeth": colour}
+
+
+def clothing_material() -> tuple[bpy.types.Material, dict]:
+    """A matte fabric: one colour, optionally horizontal stripes of a second (period and share
+    along the rest position's height), a fine weave and soft folds as bump. Everything reads the
+    rest position, so the pattern moves with the cloth. Returns the material and its per-sample
+    inputs."""
+    material = bpy.data.materials.new("clothing")
+    tree, out = _nodes(material)
+    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    bsdf.inputs["Roughness"].default_value = CLOTH_ROUGHNESS
+    bsdf.inputs["Sheen Weight"].default_value = CLOTH_SHEEN
+    rest = tree.nodes.new("ShaderNodeAttribute")
+    rest.attribute_name = REST_ATTRIBUTE
+    height = tree.nodes.new("ShaderNodeSeparateXYZ")
+    tree.links.new(rest.outputs["Vector"], height.inputs["Vector"])
+    period = tree.nodes.new("ShaderNodeValue")
+    share = tree.nodes.new("ShaderNodeValue")
+    stripes = tree.nodes.new("ShaderNodeValue")
+    phase = _math(tree, "FRACT", _math(tree, "DIVIDE", height.outputs["Y"], period.outputs["Value"]))
+    in_stripe = _math(tree, "MULTIPLY", _math(tree, "LESS_THAN", phase, share.outputs["Value"]), stripes.outputs["Value"])
+    colour, stripe = tree.nodes.new("ShaderNodeRGB"), tree.nodes.new("ShaderNodeRGB")
+    base = _mix_colours(tree, colour.outputs["Color"], stripe.outputs["Color"])
+    tree.links.new(in_stripe, base.inputs["Factor"])
+    tree.links.new(base.outputs["Result"], bsdf.inputs["Base Color"])
+    normal = None
+    for scale, distance in ((FOLD_SCALE, FOLD_DISTANCE), (WEAVE_SCALE, WEAVE_DISTANCE)):
+        noise = tree.nodes.new("ShaderNodeTexNoise")
+        noise.inputs["Scale"].default_value = scale
+        tree.links.new(rest.outputs["Vector"], noise.inputs["Vector"])
+        bump = tree.nodes.new("ShaderNodeBump")
+        bump.inputs["Distance"].default_value = distance
+        tree.links.new(noise.outputs["Fac"], bump.inputs["Height"])
+        if normal is not None:
+            tree.links.new(normal, bump.inputs["Normal"])
+        normal = bump.outputs["Normal"]
+    tree.links.new(normal, bsdf.inputs["Normal"])
+    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    return material, {"colour": colour.outputs["Color"], "stripe_colour": stripe.outputs["Color"],
+                      "stripes": stripes.outputs["Value"], "period": period.outputs["Value"], "share": share.outputs["Value"]}
 
 
 def glasses_materials() -> tuple[bpy.types.Material, bpy.types.Material]:

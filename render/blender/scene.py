@@ -19,6 +19,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..body import Clothing
 from ..camera import Camera, look_at, subject_box
 from ..cycles_settings import CyclesSettings
 from ..scene_spec import SceneSpec, SkinMaps
@@ -93,16 +94,17 @@ class BlenderScene:
 
     faces (F, 3); uv = (coords (T, 2), uv_faces (F, 3)) or None; eye_faces (F,) bool; eye_angle
     (V,); eye_disc (V, 2) or None: each eyeball vertex's position on the eye's polar disc (see
-    materials.eye_material); glasses, mouth = (vertices (G, 3), faces (K, 3), part ids (K,))
-    topologies or None. Glasses and mouth are separate objects that follow the head (see
-    render.glasses, render.mouth): `render_pair` takes their positions per state.
+    materials.eye_material); glasses, mouth, body = (vertices (G, 3), faces (K, 3), part ids (K,))
+    topologies or None. Glasses, mouth and body are separate objects that follow the head (see
+    render.glasses, render.mouth, render.body): `render_pair` takes their positions per state.
     """
 
     def __init__(self, faces: np.ndarray, uv: tuple[np.ndarray, np.ndarray] | None, eye_faces: np.ndarray,
                  eye_angle: np.ndarray, glasses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                  device: str = "CPU", threads: int = 0, workdir: str | None = None,
                  settings: CyclesSettings = CyclesSettings(), eye_disc: np.ndarray | None = None,
-                 mouth: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+                 mouth: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 body: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = scene = bpy.context.scene
         scene.render.engine = "CYCLES"
@@ -157,6 +159,10 @@ class BlenderScene:
             m_verts, m_faces, m_parts = mouth
             mouth_materials, self.mouth_nodes = mats.mouth_materials()
             self.attached["mouth"] = self._mesh_object("mouth", m_verts, m_faces, mouth_materials, m_parts.astype(np.int32))
+        if body is not None:
+            b_verts, b_faces, b_parts = body
+            cloth, self.cloth_nodes = mats.clothing_material()
+            self.attached["body"] = self._mesh_object("body", b_verts, b_faces, [cloth], b_parts.astype(np.int32))
         self.apply_settings(settings)
         self.world = mats.world(scene)
         self.camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
@@ -251,6 +257,12 @@ class BlenderScene:
         self.eye_nodes["pattern_seed"].default_value = spec.seed % EYE_PATTERN_PERIOD
         if "mouth" in self.attached:
             self.mouth_nodes["teeth"].default_value = (*spec.teeth_colour, 1.0)
+        if "body" in self.attached and spec.clothing is not None:
+            cloth = Clothing(**spec.clothing)
+            self.cloth_nodes["colour"].default_value = (*cloth.colour, 1.0)
+            self.cloth_nodes["stripe_colour"].default_value = (*cloth.stripe_colour, 1.0)
+            for key, value in (("stripes", cloth.stripes), ("period", cloth.stripe_period), ("share", cloth.stripe_share)):
+                self.cloth_nodes[key].default_value = value
 
     def _set_maps(self, maps: SkinMaps | None) -> None:
         """Upload a sample's painted maps (Blender images start at the bottom row)."""
@@ -310,7 +322,7 @@ class BlenderScene:
                     attached: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
                     maps: SkinMaps | None = None) -> PairRender:
         """onset / apex / head: (V, 3) vertices of the three states; attached: for each attached
-        object the sample shows ("glasses", "mouth"), its (onset, head, apex) positions (N, 3);
+        object the sample shows ("glasses", "mouth", "body"), its (onset, head, apex) positions (N, 3);
         maps: the identity's painted skin (None: plain skin or the scene's texture file)."""
         timings = {}
         t = time.perf_counter()
