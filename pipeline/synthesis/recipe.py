@@ -358,14 +358,20 @@ def _colours(section: _Section, key: str, default: tuple[str, ...]) -> tuple[str
     return tuple(_colour(v, f"{section.file}: [{section.name}] {key}") for v in values)
 
 
-def _appearance(ren: _Section) -> AppearanceProfile:
-    """[render.appearance]: every key optional (the defaults are AppearanceProfile's)."""
-    table = _Section(ren.data.get("appearance", {}), "render.appearance", ren.file)
-    d = AppearanceProfile()
-    known = set(AppearanceProfile.__dataclass_fields__)
+def _optional_table(ren: _Section, name: str, kind: type):
+    """[render.<name>] whose keys are all optional -> (the table, kind() holding the defaults);
+    a key kind does not have is a one-line RecipeError listing the known ones."""
+    table = _Section(ren.data.get(name, {}), f"render.{name}", ren.file)
+    known = set(kind.__dataclass_fields__)
     unknown = sorted(set(table.data) - known)
     if unknown:
-        raise RecipeError(f"{table.file}: [render.appearance] has unknown key {unknown[0]!r}: use one of {sorted(known)}")
+        raise RecipeError(f"{table.file}: [render.{name}] has unknown key {unknown[0]!r}: use one of {sorted(known)}")
+    return table, kind()
+
+
+def _appearance(ren: _Section) -> AppearanceProfile:
+    """[render.appearance]: every key optional (the defaults are AppearanceProfile's)."""
+    table, d = _optional_table(ren, "appearance", AppearanceProfile)
 
     def rng(key: str, lo: float, hi: float) -> tuple[float, float]:
         return table.range(key, lo, hi) if key in table.data else getattr(d, key)
@@ -399,12 +405,7 @@ def _appearance(ren: _Section) -> AppearanceProfile:
 
 def _clothing(ren: _Section) -> ClothingProfile:
     """[render.clothing]: every key optional (the defaults are ClothingProfile's)."""
-    table = _Section(ren.data.get("clothing", {}), "render.clothing", ren.file)
-    d = ClothingProfile()
-    known = set(ClothingProfile.__dataclass_fields__)
-    unknown = sorted(set(table.data) - known)
-    if unknown:
-        raise RecipeError(f"{table.file}: [render.clothing] has unknown key {unknown[0]!r}: use one of {sorted(known)}")
+    table, d = _optional_table(ren, "clothing", ClothingProfile)
 
     def rng(key: str, lo: float, hi: float) -> tuple[float, float]:
         return table.range(key, lo, hi) if key in table.data else getattr(d, key)
