@@ -19,6 +19,8 @@ COLLAR_RINGS = 3  # the collar band, vertical
 YOKE_RINGS = 12  # from the collar out along the shoulder line
 ROUND_RINGS = 6  # the shoulder turning down into the arm
 SIDE_RINGS = 4  # straight down the sides
+RINGS = COLLAR_RINGS + YOKE_RINGS + ROUND_RINGS + SIDE_RINGS
+VERTICES = RINGS * SEGMENTS
 COLLAR_GAP = 0.006  # m between the neck and the collar
 COLLAR_HEIGHT = 0.035  # m of collar above the neck's cut at the back: the cut stays inside the shirt
 COLLAR_BAND = 0.025  # m the collar band runs straight down before the shoulders start
@@ -29,7 +31,7 @@ TORSO_LENGTH = 0.30  # m the torso reaches below the shoulders (out of any portr
 CHEST_SHIFT = -0.01  # m the chest's centre sits behind the neck's
 NECK_SQUARENESS = 2.0  # superellipse exponent of the collar (an ellipse)
 TORSO_SQUARENESS = 3.2  # ... of the chest (boxier)
-PART_CLOTH = 0
+PART_CLOTH = 0  # the one material part (the scene's material index)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,7 @@ class Clothing:
 
 def body_faces() -> np.ndarray:
     """(F, 3) triangles of the ring grid, top ring first, facing away from the torso's axis."""
-    rings = COLLAR_RINGS + YOKE_RINGS + ROUND_RINGS + SIDE_RINGS
-    r, s = np.meshgrid(np.arange(rings - 1), np.arange(SEGMENTS), indexing="ij")
+    r, s = np.meshgrid(np.arange(RINGS - 1), np.arange(SEGMENTS), indexing="ij")
     a, b = r * SEGMENTS + s, r * SEGMENTS + (s + 1) % SEGMENTS
     c, d = a + SEGMENTS, b + SEGMENTS
     return np.concatenate([np.stack([a, b, d], -1).reshape(-1, 3), np.stack([a, d, c], -1).reshape(-1, 3)])
@@ -62,33 +63,24 @@ def body_faces() -> np.ndarray:
 def neck_loop(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     """faces (F, 3), vertices (V, 3) of the unposed model -> indices of the vertices on the lowest
     open boundary (the neck's cut), where the collar goes."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
     unique, counts = np.unique(edges, axis=0, return_counts=True)
     boundary = unique[counts == 1]
     if not len(boundary):
         raise ValueError("the head model has no open boundary for a neck: render it without clothing")
-    # Connected boundary loops by union-find over their edges.
-    parent = {int(v): int(v) for v in boundary.ravel()}
-
-    def root(v: int) -> int:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    for a, b in boundary:
-        parent[root(int(a))] = root(int(b))
-    loops: dict[int, list[int]] = {}
-    for v in parent:
-        loops.setdefault(root(v), []).append(v)
-    lowest = min(loops.values(), key=lambda members: vertices[members, 1].mean())
-    return np.array(sorted(lowest))
+    graph = coo_matrix((np.ones(len(boundary)), (boundary[:, 0], boundary[:, 1])), shape=(len(vertices),) * 2)
+    _, label = connected_components(graph, directed=False)
+    on_boundary = np.unique(boundary)
+    loops = [on_boundary[label[on_boundary] == k] for k in np.unique(label[on_boundary])]
+    return min(loops, key=lambda members: vertices[members, 1].mean())
 
 
 def _profile(neck: np.ndarray, shape: Clothing) -> np.ndarray:
-    """neck (N, 3) local cut points -> (rings, 5): per ring half-width x, half-depth z, height y,
+    """neck (N, 3) local cut points -> (RINGS, 5): per ring half-width x, half-depth z, height y,
     centre z and superellipse exponent, top ring first."""
-    centre_x = 0.5 * (neck[:, 0].max() + neck[:, 0].min())
     centre_z = 0.5 * (neck[:, 2].max() + neck[:, 2].min())
     half_x = 0.5 * np.ptp(neck[:, 0]) + COLLAR_GAP
     half_z = 0.5 * np.ptp(neck[:, 2]) + COLLAR_GAP
@@ -111,19 +103,19 @@ def _profile(neck: np.ndarray, shape: Clothing) -> np.ndarray:
     side = shoulder - SHOULDER_ROUND
     for y in np.linspace(side, side - TORSO_LENGTH, SIDE_RINGS + 1)[1:]:
         rows.append(ring(width, y))
-    profile = np.array(rows)
-    return np.concatenate([profile, np.full((len(profile), 1), centre_x)], axis=1)
+    return np.array(rows)
 
 
 def body_vertices(neck: np.ndarray, shape: Clothing) -> np.ndarray:
-    """neck (N, 3) the neck-cut vertices in the local frame, shape -> (R * SEGMENTS, 3) local
+    """neck (N, 3) the neck-cut vertices in the local frame, shape -> (VERTICES, 3) local
     vertices of the torso whose collar rings the neck COLLAR_GAP away."""
     profile = _profile(neck, shape)
+    centre_x = 0.5 * (neck[:, 0].max() + neck[:, 0].min())
     theta = 2.0 * np.pi * np.arange(SEGMENTS) / SEGMENTS
     cos, sin = np.cos(theta), np.sin(theta)
     out = []
     front = np.clip(sin, 0.0, None) ** 2  # 1 at the front (+z), 0 from the sides round the back
-    for ring, (half_x, half_z, y, centre_z, power, centre_x) in enumerate(profile):
+    for ring, (half_x, half_z, y, centre_z, power) in enumerate(profile):
         x = centre_x + half_x * np.sign(cos) * np.abs(cos) ** (2.0 / power)
         z = centre_z + half_z * np.sign(sin) * np.abs(sin) ** (2.0 / power)
         dip = NECKLINE_DIP * front * max(0.0, 1.0 - ring / (COLLAR_RINGS - 1))  # the band's bottom stays level

@@ -12,7 +12,7 @@ from facial.flame_layout import JAW_JOINT, STATES
 from flame_assets.assets import FlameAssets
 from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
-from render.body import Clothing, body_faces, body_vertices, neck_loop, place_body, to_local
+from render.body import PART_CLOTH, VERTICES, Clothing, body_faces, body_vertices, neck_loop, place_body, to_local
 from render.camera import Camera, flow_from_targets
 from render.glasses import glasses_local, place_glasses
 from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth
@@ -202,7 +202,7 @@ class RenderWorker:
                                   device=recipe.render.device, threads=recipe.render.threads if threads is None else threads,
                                   settings=recipe.render.cycles, eye_disc=eye_disc,
                                   mouth=None if self.mouth is None else (self.mouth.vertices, self.mouth.faces, self.mouth.part),
-                                  body=(np.zeros((b_faces.max() + 1, 3)), b_faces, np.zeros(len(b_faces), np.int32)))
+                                  body=(np.zeros((VERTICES, 3)), b_faces, np.full(len(b_faces), PART_CLOTH, np.int32)))
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
         self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.uses_fits else None
