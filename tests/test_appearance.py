@@ -11,7 +11,7 @@ from PIL import Image
 
 from pipeline.appearance.identity import AppearanceProfile, Identity, sample_identity
 from pipeline.appearance.library import TextureError, list_textures, load_texture
-from pipeline.appearance.paint import hair_coverage, paint, vertex_hair_thickness
+from pipeline.appearance.paint import BROW_INNER, NOSTRIL_OFFSET, brow_curve, brow_hairs, brow_opacity, hair_coverage, paint, vertex_hair_thickness
 from pipeline.synthesis.distributions import RecipeError
 from pipeline.synthesis.recipe import load_recipe, parse_recipe
 
@@ -47,6 +47,10 @@ def texel_near(layout, point: np.ndarray) -> int:
     return int(np.argmin(np.linalg.norm(layout.points - point, axis=1)))
 
 
+def texels_within(layout, point: np.ndarray, radius: float) -> np.ndarray:
+    return np.flatnonzero(np.linalg.norm(layout.points - point, axis=1) < radius)
+
+
 def test_same_seed_same_maps_and_the_record_replays(layout):
     a = identity(3)
     again = Identity(**a.to_json())  # what the scene JSON stores is enough to repaint
@@ -61,7 +65,8 @@ def test_same_seed_same_maps_and_the_record_replays(layout):
 
 def test_features_sit_where_the_landmarks_put_them(layout):
     """Brows hang under the brow landmarks, lips fill the mouth, lash lines darken the lids,
-    hair covers the crown, and the cheeks are plain skin."""
+    nostrils darken the nose's underside beside the tip, hair covers the crown, and the cheeks are
+    plain skin."""
     lm = layout.landmarks
     person = identity(0, hair_style="short", hair_colour=(0.02, 0.015, 0.01), brow_colour=(0.02, 0.015, 0.01),
                       brow_density=1.0, lip_colour=(0.5, 0.05, 0.05), lipstick=(0.5, 0.05, 0.05), stubble=0.0,
@@ -69,13 +74,37 @@ def test_features_sit_where_the_landmarks_put_them(layout):
     albedo = paint(person, layout, SKIN).albedo.reshape(-1, 3)[layout.texels]
     brightness = albedo.mean(1)
     cheek = brightness[texel_near(layout, 0.5 * (lm[41] + lm[48]))]
-    under_brow = brightness[texel_near(layout, lm[19] + np.array([0.0, -0.03, 0.0]))]
+    under_brow = brightness[texels_within(layout, lm[19] + np.array([0.0, -0.03, 0.0]), 0.012)].mean()  # hairs and gaps
     lash = brightness[texel_near(layout, 0.5 * (lm[37] + lm[38]))]
     crown = brightness[texel_near(layout, np.array([0.0, lm[:, 1].max() + 0.7, layout.centre[2]]))]
     lip = albedo[texel_near(layout, 0.5 * (lm[51] + lm[62]))]
-    assert under_brow < 0.5 * cheek and lash < 0.6 * cheek and crown < 0.3 * cheek
+    nostril = brightness[texels_within(layout, lm[32] + NOSTRIL_OFFSET * np.array([-1.0, 1.0, 1.0]), 0.02)].mean()
+    assert under_brow < 0.5 * cheek and lash < 0.6 * cheek and crown < 0.3 * cheek and nostril < 0.6 * cheek
     assert lip[0] > 2.0 * lip[1]  # red lips against skin of tone SKIN
     assert cheek > 0.6 * SKIN.mean()
+
+
+def test_brows_are_hairs_that_grow_the_way_brows_do(model, skin_faces):
+    """A brow is short hair strokes, not a painted band: skin shows between hairs, the hairs
+    cover most of the brow, nothing grows past its ends, and the hairs stand up at the inner end,
+    lie outwards along the body and point down in the tail."""
+    hairs = brow_hairs(np.random.default_rng(0), 400, 0.08)
+    t, angle = hairs[:, 0], np.degrees(hairs[:, 2])
+    assert angle[t < 0.1].mean() > 40.0 and 0.0 < angle[(t > 0.4) & (t < 0.6)].mean() < 25.0 and angle[t > 0.9].mean() < 0.0
+    from pipeline.synthesis.pair import neutral_layout
+
+    layout = neutral_layout(model, skin_faces, 512)  # fine enough to hold single hairs
+    lm = layout.landmarks
+    person = identity(0, brow_colour=(0.02, 0.015, 0.01), brow_density=0.8, brow_thickness=0.08, brow_lift=0.0,
+                      hair_style="bald", stubble=0.0, freckles=0.0, wrinkles=0.0)
+    opacity = brow_opacity(person, layout.points, lm, layout.texel_size)
+    curve, start, end = brow_curve(lm, BROW_INNER, 0.0)
+    inner, tail = curve[np.searchsorted(np.linspace(0, 1, len(curve)), 0.5)], lm[17]
+    middle = texels_within(layout, inner + np.array([0.0, -0.035, 0.0]), 0.03)  # the body of the brow
+    assert opacity[middle].mean() > 0.6 and opacity[middle].std() > 0.1 and np.mean(opacity[middle] < 0.8) > 0.1
+    p = layout.points
+    beyond = np.flatnonzero((p[:, 0] < tail[0] - 0.05) & (np.abs(p[:, 1] - tail[1]) < 0.04) & (p[:, 2] > tail[2] - 0.15))
+    assert beyond.size > 20 and opacity[beyond].max() < 0.05  # past the tail, towards the temple
 
 
 def test_hair_and_its_cap_never_touch_the_face(layout, standin_assets):

@@ -13,6 +13,8 @@ from .spec import SEED, gaussian2d, smoothstep
 RANDOM_BUMPS_PER_DIRECTION = 3
 RANDOM_AMPLITUDE = 0.0025  # metres at the first random direction
 RANDOM_DECAY = 12.0  # amplitude halves after this many directions
+N_EYES = 2  # Regions.points ends with the two eye centres
+EYE_FOLLOW_RADIUS = 0.008  # m: the skin whose motion an eyeball follows (lids, socket rim)
 ASYMMETRIC_EVERY = 5  # every 5th random direction is asymmetric: real faces are not mirror images
 
 NAMED_SHAPES = ("head_width", "head_height", "head_depth", "jaw_width", "lower_face_length", "nose_size",
@@ -57,6 +59,19 @@ def shape_directions(r: Regions, normals: np.ndarray) -> np.ndarray:
             if mirror:
                 field += sg * np.exp(-0.5 * np.sum((r.points - a * [-1, 1, 1]) ** 2, 1) / s**2)
         field *= RANDOM_AMPLITUDE / (1.0 + (k - len(NAMED_SHAPES)) / RANDOM_DECAY) / max(np.abs(field).max(), 1e-12)
-        dirs.append(field[:, None] * normals)
+        dirs.append(_with_eyeballs(field[:, None] * normals, r.points))
     return np.stack(dirs, -1)
+
+
+def _with_eyeballs(displacement: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """displacement (P, 3) of the skin (the last N_EYES rows, the eye centres, zero), points (P, 3)
+    -> the same with each eye centre moved as the skin around it moves, so a bump that sinks or
+    raises the brow and cheek takes the eyeball with it and the lids keep hugging it."""
+    out = displacement.copy()
+    skin = points[:-N_EYES]
+    for k in range(N_EYES):
+        centre = points[len(points) - N_EYES + k]
+        weight = np.exp(-0.5 * np.sum((skin - centre) ** 2, axis=1) / EYE_FOLLOW_RADIUS**2)
+        out[len(points) - N_EYES + k] = weight @ displacement[:-N_EYES] / weight.sum()
+    return out
 

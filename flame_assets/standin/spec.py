@@ -10,7 +10,7 @@ import numpy as np
 
 from facial.flame_layout import JOINT_NAMES  # noqa: F401  (re-exported: the stand-in's skeleton is FLAME's)
 
-VERSION = 1
+VERSION = 2  # 2: jaw underside, chin, thicker neck, eyeballs that follow identity bumps
 SEED = 20260  # the generator's own seed: the stand-in is a fixed model, not a random draw
 
 
@@ -27,14 +27,16 @@ class HeadSpec:
     half_width: float = 0.074
     half_height: float = 0.108
     half_depth: float = 0.097
-    superellipse_power: float = 2.5  # > 2 flattens face and sides
+    superellipse_power: float = 2.3  # > 2 flattens face and sides
     jaw_polar_angle: float = 2.45  # last head row; the neck starts here
-    jaw_taper: float = 0.20  # how much narrower the jaw is than the cranium
+    jaw_taper: float = 0.13  # how much narrower the jaw is than the cranium
     nape_lift: float = 0.10  # share by which the last head row rises at the back of the head
+    chin_forward: float = 0.012  # the chin stands this far forward of the bare cranium's curve
+    submental_flatness: float = 1.0  # how level the underside of the jaw runs back before the neck drops
     # Neck: an elliptic tube that ends open, like FLAME's.
-    neck_center_z: float = -0.018
-    neck_half_width: float = 0.046
-    neck_half_depth: float = 0.050
+    neck_center_z: float = -0.020
+    neck_half_width: float = 0.050
+    neck_half_depth: float = 0.054
     neck_bottom_y: float = -0.175
     # Eyes.
     eye_center_x: float = 0.0315

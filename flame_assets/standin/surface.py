@@ -29,6 +29,7 @@ FACE_RELIEF: dict[str, Relief] = {
     "cheekbone": Relief(0.046, -0.010, 0.014, 0.012, 0.0055, mirrored=True),
     "cheek_hollow": Relief(0.046, -0.045, 0.012, 0.014, -0.0025, mirrored=True),
     "nose_ala": Relief(0.0135, -0.037, 0.0055, 0.0055, 0.0095, mirrored=True),
+    "nose_lobule": Relief(0.0, -0.0345, 0.0055, 0.0050, 0.0035),  # the rounded tip
     "philtrum": Relief(0.0, -0.048, 0.006, 0.006, 0.0030),
     "upper_lip": Relief(0.0, -0.0560, 0.019, 0.0045, 0.0055),
     "lower_lip": Relief(0.0, -0.0675, 0.017, 0.0055, 0.0060),
@@ -39,9 +40,13 @@ FACE_RELIEF: dict[str, Relief] = {
 }
 NOSE_BRIDGE_TOP = (0.004, 0.0045)  # (y, height) where the ridge starts between the eyes
 NOSE_TIP = (-0.034, 0.0225)  # (y, height) of the tip
-NOSE_HALF_WIDTH = (0.0060, 0.0085)  # Gaussian sigma at the bridge and at the tip
-NOSE_UNDERSIDE = 0.0045  # how fast the tip falls back to the lip
+NOSE_HALF_WIDTH = (0.0055, 0.0072)  # Gaussian sigma at the bridge and at the tip
+NOSE_UNDERSIDE = 0.0060  # how fast the tip falls back to the lip
 EAR = dict(y=-0.008, z=-0.010, sigma_y=0.016, sigma_z=0.010, height=0.004)  # the mound the ear (ears.py) grows from
+CHIN_SPAN_Y = (-0.066, -0.090)  # the chin comes forward from under the lower lip to its lowest row
+CHIN_HALF_WIDTH = 0.034  # Gaussian sigma across the chin and the front of the jaw
+JAW_UNDERSIDE_COS = (-0.1, 0.35)  # cos(azimuth) over which the underside of the jaw fades out towards the nape
+NECK_BLEND_END, SUBMENTAL_BLEND_END = 0.8, 0.4  # share of the neck over which the skin reaches the tube
 FRONT_FADE = (0.02, 0.06)  # relief fades in over this z range, so the back of the head stays smooth
 
 
@@ -77,12 +82,22 @@ def _taper_jaw(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
 
 
 def _neck(theta: np.ndarray, s: np.ndarray, top: np.ndarray, spec: HeadSpec) -> np.ndarray:
-    """Blend from the under-jaw ring `top` (V, 3) to the neck tube, s in [0, 1] down the neck."""
-    y = np.minimum(top[:, 1], -0.06) + (spec.neck_bottom_y - np.minimum(top[:, 1], -0.06)) * s
+    """Blend from the under-jaw ring `top` (V, 3) to the neck tube, s in [0, 1] down the neck.
+    Under the jaw (front and sides, not the nape) the surface first runs back to the throat nearly
+    level, the underside of chin and jaw, and only then drops: the jaw line reads as an edge."""
+    under_jaw = smoothstep(*JAW_UNDERSIDE_COS, np.cos(theta))
+    top_y = np.minimum(top[:, 1], -0.06)
+    y = top_y + (spec.neck_bottom_y - top_y) * s ** (1.0 + spec.submental_flatness * under_jaw)
     tube = np.stack([spec.neck_half_width * np.sin(theta), y,
                      spec.neck_center_z + spec.neck_half_depth * np.cos(theta)], -1)
-    w = smoothstep(0.0, 0.8, s)[:, None]
+    w = smoothstep(0.0, NECK_BLEND_END - (NECK_BLEND_END - SUBMENTAL_BLEND_END) * under_jaw, s)[:, None]
     return (1.0 - w) * top + w * tube
+
+
+def _chin_forward(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(V,) forward shift of the chin and the front of the jaw below the lower lip (metres)."""
+    x, y = points[:, 0], points[:, 1]
+    return spec.chin_forward * smoothstep(CHIN_SPAN_Y[0], CHIN_SPAN_Y[1], y) * np.exp(-0.5 * (x / CHIN_HALF_WIDTH) ** 2)
 
 
 def face_relief(points: np.ndarray) -> np.ndarray:
@@ -142,5 +157,6 @@ def head_surface(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: Hea
     normal = superellipsoid_normal(base, spec)
     tapered = _taper_jaw(base, spec)
     skin = tapered + (face_relief(base) + ear_mound(base))[:, None] * normal
+    skin[:, 2] += _chin_forward(base, spec)
     skin = _wrap_eye_sockets(skin, spec)
     return np.where(on_head[:, None], skin, _neck(theta, neck, skin, spec))

@@ -26,12 +26,32 @@ PORE_SIZE, STUBBLE_SIZE, HAIR_FIBRE_SIZE = 0.004, 0.004, 0.003
 FRECKLE_SIZE, BLEMISH_SIZE = 0.012, 0.02
 HAIR_STRANDS_ACROSS, HAIR_STRANDS_ALONG = 90.0, 6.0  # lattice cells per radian of azimuth / per unit of height
 BROW_INNER, BROW_OUTER = (21, 20, 19, 18, 17), (22, 23, 24, 25, 26)  # inner -> outer, image left / right
+BROW_CURVE_POINTS = 32
+BROW_CURVE_OVERRUN = 0.08  # face units of arc past each end of the brow
+BROW_HAIRS = 200  # per brow at density 1: drawn wider than real hairs, so fewer of them
+BROW_HAIR_LENGTH = (0.035, 0.07)  # face units (4-8 mm), shorter towards the tail
+BROW_HAIR_WIDTH = 0.0025  # Gaussian sigma, face units: about a texel at 1024
+BROW_ROOT_CROWDING = 1.25  # > 1 puts more roots at the inner end
+BROW_HAIR_ANGLE_T, BROW_HAIR_ANGLE_DEG = (0.0, 0.12, 0.35, 0.7, 1.0), (62.0, 45.0, 15.0, 4.0, -18.0)
+BROW_HERRINGBONE_DEG = 24.0  # lower hairs lean up, upper hairs down, by up to half this
+BROW_ANGLE_JITTER_DEG = 10.0
+BROW_REACH = 0.06  # how far past the band a hair can reach
+BROW_HAIR_CHUNK = 64  # hairs per vectorised step (memory)
+BROW_SHADOW = 0.2  # the band's own tint under the hairs
+BROW_SEED_OFFSET = 101
 UPPER_LIDS = ((36, 37, 38, 39), (42, 43, 44, 45))
 LOWER_LIDS = ((39, 40, 41, 36), (45, 46, 47, 42))
 OUTER_LIPS = slice(48, 60)
-LASH_WIDTH, LOWER_LASH_WIDTH = 0.025, 0.01  # face units
+LASH_WIDTH, LOWER_LASH_WIDTH = 0.02, 0.01  # face units
+NOSTRIL_OFFSET = np.array([0.01, 0.012, 0.015])  # from the nose-base landmarks beside the tip (x outwards), face units
+NOSTRIL_RADII = np.array([0.028, 0.012, 0.03])
+NOSTRIL_DARKNESS = 0.8
+LID_CREASE_HEIGHT, LID_CREASE_WIDTH, LID_CREASE_DARKNESS = 0.05, 0.012, 0.3  # face units above the lid margin
 LIP_EDGE = 0.012  # soft vermilion border, face units
 HAIR_EDGE = 0.03  # soft hairline
+HAIR_FRINGE_ACROSS, HAIR_FRINGE_DEPTH = 220.0, 0.07  # single hairs fraying the hairline: cells per radian, face units
+FOREHEAD_LINE_SPACING, FOREHEAD_LINE_WIDTH, FOREHEAD_LINE_WOBBLE = 0.075, 0.11, 0.035  # face units; width as a share of the spacing
+NECK_PORE_FADE = 0.7  # share of pore depth lost below the jaw
 HAIR_CAP_RAMP = 0.12  # the cap's thickness grows over this much height above the hairline (no ledge)
 
 
@@ -56,9 +76,11 @@ def azimuth_deg(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
 
 
 def hair_coverage(identity: Identity, points: np.ndarray, layout: TexelLayout, jitter: bool = True,
-                  edge: float = 0.0) -> np.ndarray:
+                  edge: float = 0.0, fray: bool = False) -> np.ndarray:
     """(N,) 0..1 scalp hair at template points (face frame): above a hairline that runs from the
-    forehead over the ears to the nape, with temple recession and optional sideburns."""
+    forehead over the ears to the nape, with temple recession and optional sideburns. fray: noise
+    along the strands moves the edge up and down hair by hair, so the line breaks into single hairs
+    (computed only near the line)."""
     if identity.hair_style == "bald":
         return np.zeros(len(points))
     lm = layout.landmarks
@@ -72,6 +94,13 @@ def hair_coverage(identity: Identity, points: np.ndarray, layout: TexelLayout, j
     y = points[:, 1]
     if jitter:
         y = y + 0.05 * (fbm(points, 10.0, 3, identity.seed + 11, layout.nyquist) - 0.5)
+    if fray:
+        band = np.flatnonzero(np.abs(y - line) < HAIR_EDGE + edge + HAIR_FRINGE_DEPTH)
+        across = np.radians(a[band]) * np.sign(points[band, 0] - layout.centre[0] + 1e-9)
+        fine, coarse = (lattice_noise(np.stack([across * cells, points[band, 1] * HAIR_STRANDS_ALONG], 1), identity.seed + 47 + k)
+                        for k, cells in enumerate((HAIR_FRINGE_ACROSS, HAIR_STRANDS_ACROSS)))
+        y = y.copy()
+        y[band] += HAIR_FRINGE_DEPTH * (0.6 * fine + 0.4 * coarse - 0.5)
     return smoothstep(line - HAIR_EDGE, line + HAIR_EDGE + edge, y)
 
 
@@ -102,24 +131,78 @@ def _lip_mask(points: np.ndarray, lm: np.ndarray) -> np.ndarray:
     return out
 
 
-def _brows(identity: Identity, points: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """(N,) brow hair opacity: a band hanging below the brow landmarks (which sit on the brow's
-    upper edge, as iBUG and mediapipe annotate it), thick at the inner end, with strands."""
+def brow_curve(landmarks: np.ndarray, ids: tuple[int, ...], lift: float) -> tuple[np.ndarray, float, float]:
+    """A smooth arc through one brow's landmarks (inner -> outer), lifted by `lift` and set just off
+    the skin: a quadratic in x, so the brow has no corners at landmarks. It runs BROW_CURVE_OVERRUN
+    past both ends, so texels beyond an end still get a frame -> (BROW_CURVE_POINTS, 3) points,
+    and the arc lengths at which the brow itself starts and ends."""
+    points = landmarks[list(ids)] + np.array([0.0, lift, 0.015])
+    x0, x1 = points[0, 0], points[-1, 0]
+    overrun = np.sign(x1 - x0) * BROW_CURVE_OVERRUN
+    x = np.linspace(x0 - overrun, x1 + overrun, BROW_CURVE_POINTS)
+    fit = [np.polyval(np.polyfit(points[:, 0], points[:, c], 2), x) for c in (1, 2)]
+    curve = np.stack([x, fit[0], fit[1]], 1)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
+    order = np.argsort(x) if x1 > x0 else np.argsort(-x)
+    start, end = np.interp([x0, x1] if x1 > x0 else [-x0, -x1], x[order] if x1 > x0 else -x[order], arc[order])
+    return curve, float(start), float(end)
+
+
+def brow_hairs(rng: np.random.Generator, count: int, thickness: float) -> np.ndarray:
+    """(count, 5) hairs in a brow's own frame (s: along the brow from its inner end, 0..1; b: down
+    from its upper edge, face units): root t, root b, direction angle (radians from the outward
+    axis towards the forehead), length and opacity. Hairs at the inner end stand up, those of the
+    body lie outwards, the tail's point down, and upper and lower hairs lean towards the middle
+    line: the herringbone of real brows."""
+    t = rng.random(count) ** BROW_ROOT_CROWDING
+    depth = rng.random(count)
+    angle = np.interp(t, BROW_HAIR_ANGLE_T, np.radians(BROW_HAIR_ANGLE_DEG))
+    angle += np.radians(BROW_HERRINGBONE_DEG) * (depth - 0.5) + np.radians(BROW_ANGLE_JITTER_DEG) * rng.standard_normal(count)
+    length = rng.uniform(*BROW_HAIR_LENGTH, count) * (1.0 - 0.4 * t)
+    return np.stack([t, depth * brow_thickness_at(t, thickness), angle, length, rng.uniform(0.35, 0.8, count)], 1)
+
+
+def brow_thickness_at(t: np.ndarray, thickness: float) -> np.ndarray:
+    """Brow height at position t along it (0 inner end, 1 tail): full at the head, tapering to a point."""
+    return thickness * (1.05 - 0.45 * t) * smoothstep(1.05, 0.7, t) ** 0.5
+
+
+def brow_opacity(identity: Identity, points: np.ndarray, lm: np.ndarray, texel_size: float) -> np.ndarray:
+    """(N,) brow hair opacity: short hair strokes rooted in a band that hangs below the brow
+    landmarks (which sit on the brow's upper edge, as iBUG and mediapipe annotate it), over a
+    faint shadow of the band. Each texel's place in the brow's frame (along, down) comes from the
+    nearest point of the brow arc, so the hairs follow the brow on any head. A hair is never drawn
+    finer than half a texel (texel_size, face units): thinner would alias into dots."""
     out = np.zeros(len(points))
-    for side, ids in enumerate((BROW_INNER, BROW_OUTER)):
-        line = lm[list(ids)] + np.array([0.0, identity.brow_lift, 0.015])
-        near = np.flatnonzero(np.linalg.norm(points - line.mean(0), axis=1) < 0.45)
+    width = max(BROW_HAIR_WIDTH, 0.5 * texel_size)
+    rng = np.random.default_rng(identity.seed + BROW_SEED_OFFSET)
+    count = int(round(BROW_HAIRS * identity.brow_density))
+    for ids in (BROW_INNER, BROW_OUTER):
+        hairs = brow_hairs(rng, count, identity.brow_thickness)  # drawn for both brows whatever the texels
+        curve, start, end = brow_curve(lm, ids, identity.brow_lift)
+        reach = identity.brow_thickness * 1.2 + BROW_REACH + 0.02
+        near = np.flatnonzero(np.all((points > curve.min(0) - reach) & (points < curve.max(0) + reach), axis=1))
         if near.size == 0:
             continue
-        dist, t, nearest = polyline_distance(points[near], line)
-        below = nearest[:, 1] - points[near, 1]  # > 0 under the curve
-        thick = identity.brow_thickness * (1.25 - 0.75 * t)
-        body = smoothstep(-0.012, 0.004, below) * smoothstep(thick + 0.01, thick - 0.006, below)
-        body *= smoothstep(1.08, 0.95, t) * smoothstep(-0.08, 0.02, t) * (dist < 0.2)
-        # Strands run along the brow: fine across it, coarse along it.
-        strand_coords = np.stack([t * 8.0, below * 110.0], 1)
-        strands = 0.6 * lattice_noise(strand_coords, identity.seed + 101 + side) + 0.4 * fbm(points[near], 30.0, 1, identity.seed + 103 + side)
-        out[near] = np.clip(body * identity.brow_density * (0.5 + 1.2 * strands), 0.0, 1.0)
+        dist, arc, nearest = polyline_distance(points[near], curve)
+        length = end - start
+        t = (arc * np.linalg.norm(np.diff(curve, axis=0), axis=1).sum() - start) / length  # 0 inner end, 1 tail: the hairs' frame
+        below = nearest[:, 1] - points[near, 1]  # > 0 under the arc
+        keep = (dist < 0.2) & (below > -BROW_REACH) & (below < identity.brow_thickness * 1.2 + BROW_REACH)
+        near, t, below = near[keep], t[keep], below[keep]
+        thick = brow_thickness_at(t, identity.brow_thickness)
+        band = smoothstep(-0.01, 0.01, below) * smoothstep(thick + 0.01, thick - 0.01, below) * smoothstep(0.0, 0.06, t)
+        along = t * length
+        bare = np.ones(len(near))
+        for first in range(0, len(hairs), BROW_HAIR_CHUNK):
+            h = hairs[first:first + BROW_HAIR_CHUNK]
+            direction = np.stack([np.cos(h[:, 2]), -np.sin(h[:, 2])], 1)  # (along, down); up is -down
+            rel = np.stack([along[:, None] - h[None, :, 0] * length, below[:, None] - h[None, :, 1]], -1)
+            u = np.clip(np.einsum("nhc,hc->nh", rel, direction) / h[None, :, 3], 0.0, 1.0)
+            off = rel - u[..., None] * h[None, :, 3, None] * direction[None]
+            stroke = np.exp(-0.5 * np.sum(off**2, -1) / width**2) * (1.0 - 0.6 * u) * h[None, :, 4]
+            bare *= np.prod(1.0 - stroke, axis=1)
+        out[near] = np.clip(BROW_SHADOW * band * identity.brow_density + (1.0 - bare), 0.0, 1.0)
     return out
 
 
@@ -168,15 +251,21 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     colour *= np.exp(-(melanin[:, None] * MELANIN_ABSORPTION + blood[:, None] * BLOOD_ABSORPTION))
 
     # Pores (pits), fine wrinkles on the forehead, and the nasolabial folds.
+    # The neck's few grid rows stretch texel noise into streaks; its pores are faint anyway.
+    pore_depth = identity.pores * (1.0 - NECK_PORE_FADE * smoothstep(lm[8, 1] - 0.05, lm[8, 1] - 0.2, p[:, 1]))
     pores = detail(PORE_SIZE, seed + 13)
-    height = -identity.pores * smoothstep(0.5, 1.8, pores)
-    colour *= (1.0 - 0.06 * identity.pores * smoothstep(0.8, 2.0, pores))[:, None]
+    height = -pore_depth * smoothstep(0.5, 1.8, pores)
+    colour *= (1.0 - 0.06 * pore_depth * smoothstep(0.8, 2.0, pores))[:, None]
     brow_y = lm[17:27, 1].mean()
     forehead = (smoothstep(brow_y + 0.08, brow_y + 0.14, p[:, 1]) * smoothstep(brow_y + 0.45, brow_y + 0.3, p[:, 1])
                 * smoothstep(0.45, 0.25, np.abs(p[:, 0])))
-    wobble = 0.02 * (fbm(p, 6.0, 2, seed + 17, nyq) - 0.5)
-    phase = np.mod((p[:, 1] + wobble) / 0.055, 1.0)
-    creases = np.exp(-0.5 * ((phase - 0.5) / 0.07) ** 2) * forehead
+    # Forehead lines: a few soft, wavy furrows that break up across the brow, not ruled lines.
+    lined = np.flatnonzero(forehead > 0)
+    wobble = FOREHEAD_LINE_WOBBLE * (fbm(p[lined], 4.0, 2, seed + 17, nyq) - 0.5)
+    phase = np.mod((p[lined, 1] + wobble) / FOREHEAD_LINE_SPACING, 1.0)
+    broken = smoothstep(0.35, 0.65, fbm(p[lined] * np.array([1.0, 3.0, 1.0]), 3.0, 2, seed + 43, nyq))
+    creases = np.zeros(n)
+    creases[lined] = np.exp(-0.5 * ((phase - 0.5) / FOREHEAD_LINE_WIDTH) ** 2) * forehead[lined] * broken
     for wing, corner, s in ((31, 48, -1), (35, 54, 1)):
         line = np.stack([lm[wing] + np.array([s * 0.04, 0.0, 0.0]), lm[corner] + np.array([s * 0.06, -0.06, 0.0])])
         dist, t, _ = polyline_distance(p, line)
@@ -208,8 +297,22 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
         roughness[on] = roughness[on] * (1 - w) + w * (LIP_ROUGHNESS - 0.2 * identity.lip_gloss)
         height[on] += w * 0.3 * (lattice_noise(p[on] * np.array([60.0, 6.0, 60.0]), seed + 29) - 0.5)
 
+    # Nostrils: dark openings under the tip, seen from the front as two shadowed ovals.
+    for wing in (32, 34):
+        centre = lm[wing] + NOSTRIL_OFFSET * np.array([np.sign(lm[wing, 0]), 1.0, 1.0])
+        nostril = np.exp(-0.5 * np.sum(((p - centre) / NOSTRIL_RADII) ** 2, axis=1))
+        colour *= (1.0 - NOSTRIL_DARKNESS * nostril)[:, None]
+    # The upper lid's fold: a soft shadowed crease above each lash line.
+    for ids in UPPER_LIDS:
+        line = lm[list(ids)] + np.array([0.0, LID_CREASE_HEIGHT, 0.0])
+        near = np.flatnonzero(np.linalg.norm(p - line.mean(0), axis=1) < 0.3)
+        dist, t, _ = polyline_distance(p[near], line)
+        fold = np.exp(-0.5 * (dist / LID_CREASE_WIDTH) ** 2) * smoothstep(-0.1, 0.25, t) * smoothstep(1.1, 0.75, t)
+        colour[near] *= (1.0 - LID_CREASE_DARKNESS * fold)[:, None]
+        height[near] -= 0.8 * fold
+
     # Brows and lash lines.
-    brows = _brows(identity, p, lm)
+    brows = brow_opacity(identity, p, lm, layout.texel_size)
     colour = colour * (1 - brows[:, None]) + brows[:, None] * np.asarray(identity.brow_colour)
     height += 0.6 * brows
     lash = _lids(p, lm, LASH_WIDTH * (1 + 1.5 * identity.eyeliner), LOWER_LASH_WIDTH * (1 + identity.eyeliner))
@@ -217,7 +320,7 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     colour = colour * (1 - lash_alpha[:, None]) + lash_alpha[:, None] * np.asarray(identity.hair_colour) * 0.3
 
     # Scalp hair: colour with strands running down from the crown.
-    hair = hair_coverage(identity, p, layout)
+    hair = hair_coverage(identity, p, layout, fray=True)
     if hair.any():
         a = np.radians(azimuth_deg(p, layout.centre)) * np.sign(p[:, 0] - layout.centre[0] + 1e-9)
         strand_coords = np.stack([a * HAIR_STRANDS_ACROSS, p[:, 1] * HAIR_STRANDS_ALONG], 1)

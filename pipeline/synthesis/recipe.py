@@ -21,6 +21,9 @@ from ..fitting.detectors import DETECTORS
 from ..resources import recipe_dir
 from .distributions import PiecewiseUniform, RecipeError, parse_distribution
 
+LIGHT_ELEVATION_DEG = (-20.0, 70.0)  # default [render.lighting] elevation_deg: from slightly below to well above
+LIGHT_AZIMUTH_DEG = 80.0  # default [render.lighting] azimuth_deg: up to side light
+
 LIGHT_TYPES = ("AREA", "POINT", "SUN")
 BACKGROUND_KINDS = ("gradient", "noise", "checker", "studio", "bokeh", "images")
 DEVICES = ("CPU", "CUDA", "OPTIX")
@@ -216,6 +219,8 @@ class Lighting:
     sun_strength: tuple[float, float]
     ambient: tuple[float, float]
     sky_probability: float
+    elevation_deg: tuple[float, float] = LIGHT_ELEVATION_DEG  # of each light above the face's horizon
+    azimuth_deg: float = LIGHT_AZIMUTH_DEG  # each light at most this far round the head from the face's front
 
 
 @dataclass(frozen=True)
@@ -321,8 +326,9 @@ class _Section:
             raise self._fail(key, f"one of {list(choices)}" if choices else "a string", v)
         return v
 
-    def range(self, key: str, lo: float = float("-inf"), hi: float = float("inf"), integer: bool = False) -> tuple:
-        v = self._get(key)
+    def range(self, key: str, lo: float = float("-inf"), hi: float = float("inf"), integer: bool = False,
+              default: list | None = None) -> tuple:
+        v = self._get(key, default)
         kinds = (int,) if integer else (int, float)
         if (not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, kinds) for x in v)
                 or not lo <= v[0] <= v[1] <= hi):
@@ -468,7 +474,9 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
             count=light.range("count", 1, 8, integer=True), types=light.choices("types", LIGHT_TYPES),
             size_m=light.range("size_m", 0.0, 10.0), temperature_k=light.range("temperature_k", 1000.0, 20000.0),
             power_w=light.range("power_w", 0.0, 1e5), sun_strength=light.range("sun_strength", 0.0, 100.0),
-            ambient=light.range("ambient", 0.0, 10.0), sky_probability=light.number("sky_probability", 0.0, 1.0)),
+            ambient=light.range("ambient", 0.0, 10.0), sky_probability=light.number("sky_probability", 0.0, 1.0),
+            elevation_deg=light.range("elevation_deg", -90.0, 90.0, default=list(LIGHT_ELEVATION_DEG)),
+            azimuth_deg=light.number("azimuth_deg", 0.0, 180.0, default=LIGHT_AZIMUTH_DEG)),
         background=Background(kinds=bg.choices("kinds", BACKGROUND_KINDS), image_folder=bg.text("image_folder", default="")),
         glasses_probability=glasses.number("probability", 0.0, 1.0),
         appearance=_appearance(ren),

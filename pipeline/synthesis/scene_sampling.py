@@ -13,8 +13,6 @@ from .recipe import ClothingProfile, RenderProfile
 
 HEAD_HEIGHT_PER_BROW_TO_CHIN = 1.9  # crown-to-chin over brow-to-chin, adult average
 FRAMING_RAISE = 0.08  # aim a little above the landmark centre, towards the forehead
-LIGHT_AZIMUTH_DEG = 80.0
-LIGHT_ELEVATION_DEG = (-20.0, 70.0)
 LIGHT_DISTANCE_M = (0.6, 1.5)
 SUN_ANGLE_RAD = (0.02, 0.3)
 IRIS_COLOURS = ("#3b2418", "#5a3a22", "#6b7f3a", "#4a6d8c", "#7a8a99", "#2a1a10")
@@ -61,7 +59,7 @@ def _lights(profile: RenderProfile, rng: np.random.Generator, target: np.ndarray
     lights = []
     for i in range(int(rng.integers(spec.count[0], spec.count[1] + 1))):
         kind = str(rng.choice(spec.types))
-        direction = _direction(rng.uniform(-LIGHT_AZIMUTH_DEG, LIGHT_AZIMUTH_DEG), rng.uniform(*LIGHT_ELEVATION_DEG))
+        direction = _direction(rng.uniform(-spec.azimuth_deg, spec.azimuth_deg), rng.uniform(*spec.elevation_deg))
         distance = rng.uniform(*LIGHT_DISTANCE_M)
         location = target + distance * direction
         colour = blackbody_rgb(rng.uniform(*spec.temperature_k))
