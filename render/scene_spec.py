@@ -60,6 +60,7 @@ class SceneSpec:
     sclera_veins: float = 0.0  # 0 (clear) .. 1 (bloodshot): how much vein shows on the sclera
     appearance: dict | None = None  # the identity's painted appearance (pipeline.appearance), as JSON
     clothing: dict | None = None  # shoulders and shirt (render.body.Clothing), as JSON; None: none drawn
+    exposure: float | None = None  # metered face over skin-tone luminance (render.exposure); None: no metering, plain clip
 
     def to_json(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("world_from_camera", "lights", "background")}

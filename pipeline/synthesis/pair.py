@@ -14,6 +14,7 @@ from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
 from render.body import PART_CLOTH, VERTICES, Clothing, body_faces, body_vertices, neck_loop, place_body, to_local
 from render.camera import Camera, flow_from_targets
+from render.exposure import LUMA, exposure_gain, face_box, face_luminance, film_shoulder
 from render.glasses import glasses_local, place_glasses
 from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth
 from render.rigid import apply_motion, head_motion, rigid_fit
@@ -158,6 +159,20 @@ def mouth_states(mouth: MouthMesh, anchors_of: np.ndarray, geometry: dict[str, S
     return tuple(out)
 
 
+def develop(onset_rgba: np.ndarray, apex_rgba: np.ndarray, background: np.ndarray, landmarks: np.ndarray,
+            exposure: float | None, skin_tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pair's 8-bit sRGB pictures: each (H, W, 4) premultiplied render over the (H, W, 3)
+    background. With an exposure (SceneSpec.exposure), one gain metered on the onset face
+    (landmarks (68, 2) pixels; skin_tone (3,) linear albedo) and the film shoulder serve both
+    frames, so they share one mapping; without, pixels are clipped at white as they are."""
+    onset, apex = composite(onset_rgba, background), composite(apex_rgba, background)
+    if exposure is None:
+        return to_uint8_srgb(onset), to_uint8_srgb(apex)
+    metered = face_luminance(onset_rgba, face_box(landmarks))
+    gain = exposure_gain(metered, float(np.asarray(skin_tone) @ LUMA), exposure)
+    return to_uint8_srgb(film_shoulder(gain * onset)), to_uint8_srgb(film_shoulder(gain * apex))
+
+
 def neutral_layout(model: FaceModel, skin_faces: np.ndarray, size: int) -> TexelLayout:
     """The texel layout of the model's mean face (the frame every identity is painted in)."""
     import torch
@@ -252,10 +267,12 @@ class RenderWorker:
         t = time.perf_counter()
         camera = Camera(spec.width, spec.height, spec.focal_mm, np.asarray(spec.world_from_camera))
         background = make_background(spec.background, spec.height, spec.width)
+        onset, apex = develop(pair.onset_rgba, pair.apex_rgba, background, camera.project(geo["onset"].landmarks),
+                              spec.exposure, np.asarray(spec.skin_tone))
         result = SampleResult(
             inputs=inputs,
-            onset=to_uint8_srgb(composite(pair.onset_rgba, background)),
-            apex=to_uint8_srgb(composite(pair.apex_rgba, background)),
+            onset=onset,
+            apex=apex,
             flow_facial=flow_from_targets(camera, pair.facial_target, pair.mask),
             flow_head=flow_from_targets(camera, pair.head_target, pair.mask),
             mask=pair.mask,

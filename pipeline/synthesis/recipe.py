@@ -230,6 +230,15 @@ class Background:
 
 
 @dataclass(frozen=True)
+class ExposureProfile:
+    """The recipe's [render.exposure] table: face_exposure, the range the camera's metering draws
+    from (the face's median luminance over its skin tone's; see render.exposure). None: no metering
+    and no highlight shoulder, pixels as the lights make them (recipes without the table)."""
+
+    face_exposure: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
 class ClothingProfile:
     """[render.clothing]: shoulders in a shirt under the head (render.body). Off by default."""
 
@@ -260,6 +269,7 @@ class RenderProfile:
     appearance: AppearanceProfile = AppearanceProfile()
     cycles: CyclesSettings = CyclesSettings()
     clothing: ClothingProfile = ClothingProfile()
+    exposure: ExposureProfile = ExposureProfile()
 
 
 @dataclass(frozen=True)
@@ -409,6 +419,12 @@ def _appearance(ren: _Section) -> AppearanceProfile:
     )
 
 
+def _exposure(ren: _Section) -> ExposureProfile:
+    """[render.exposure]: optional; without face_exposure the camera neither meters nor rolls off."""
+    table, d = _optional_table(ren, "exposure", ExposureProfile)
+    return ExposureProfile(face_exposure=table.range("face_exposure", 0.05, 4.0) if "face_exposure" in table.data else d.face_exposure)
+
+
 def _clothing(ren: _Section) -> ClothingProfile:
     """[render.clothing]: every key optional (the defaults are ClothingProfile's)."""
     table, d = _optional_table(ren, "clothing", ClothingProfile)
@@ -482,6 +498,7 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
         appearance=_appearance(ren),
         cycles=_cycles(ren),
         clothing=_clothing(ren),
+        exposure=_exposure(ren),
     )
     if "images" in render.background.kinds and not render.background.image_folder:
         raise RecipeError(f"{file}: [render.background] kinds lists 'images' but image_folder is empty: set a folder of images")

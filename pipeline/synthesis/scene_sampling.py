@@ -129,4 +129,5 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
         teeth_colour=tuple(float(c) for c in TEETH_WHITE + rng.uniform(*profile.appearance.teeth_stain) * (TEETH_YELLOW - TEETH_WHITE)),
         sclera_veins=float(rng.uniform(*profile.appearance.sclera_veins) ** 2),  # most eyes are clear, a few bloodshot
         clothing=_clothing(profile.clothing, rng),
+        exposure=float(rng.uniform(*profile.exposure.face_exposure)) if profile.exposure.face_exposure else None,
     )

@@ -1,0 +1,56 @@
+"""What a camera does between the light on the sensor and the picture: it meters the face and sets
+its exposure, then maps the scene's range onto the picture's with a film-like shoulder that rolls
+highlights off instead of clipping them flat.
+
+One gain (metered on the onset) and one curve serve both frames of a pair: the same mapping on
+both keeps brightness constancy, and nothing here moves a pixel, so the flow stays exact.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
+OPAQUE = 0.99  # pixels of the subject alone (not blended with the background)
+MIN_METERED_PIXELS = 16  # fewer than this in the face box: leave the exposure alone
+GAIN_LIMITS = (1.0 / 16.0, 16.0)  # at most four stops either way
+SHOULDER_KNEE = 0.6  # linear value where the shoulder starts; below it the curve is the identity
+FACE_BOX_SHRINK = 0.15  # share of the face box given up on each side: cheeks, not hair or background
+
+
+def face_box(landmarks: np.ndarray) -> tuple[int, int, int, int]:
+    """landmarks (68, 2) iBUG pixels -> (x0, y0, x1, y1): between the jaw's sides and from the brows
+    to the chin, shrunk towards its middle."""
+    x0, x1 = landmarks[:17, 0].min(), landmarks[:17, 0].max()
+    y0, y1 = landmarks[17:27, 1].min(), landmarks[8, 1]
+    dx, dy = FACE_BOX_SHRINK * (x1 - x0), FACE_BOX_SHRINK * (y1 - y0)
+    return int(np.floor(x0 + dx)), int(np.floor(y0 + dy)), int(np.ceil(x1 - dx)), int(np.ceil(y1 - dy))
+
+
+def face_luminance(premultiplied_rgba: np.ndarray, box: tuple[int, int, int, int]) -> float | None:
+    """Median linear luminance of the subject's opaque pixels in box, from an (H, W, 4)
+    premultiplied render; None when too few pixels are there to meter (the face out of frame)."""
+    h, w = premultiplied_rgba.shape[:2]
+    x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+    patch = premultiplied_rgba[y0:y1, x0:x1].reshape(-1, 4)
+    opaque = patch[patch[:, 3] > OPAQUE]
+    if len(opaque) < MIN_METERED_PIXELS:
+        return None
+    return float(np.median(opaque[:, :3] / opaque[:, 3:4] @ LUMA))
+
+
+def exposure_gain(metered: float | None, skin_luminance: float, exposure: float) -> float:
+    """The gain that brings the metered face luminance to `exposure` times its skin tone's own
+    luminance (1: the face as bright as its albedo), so a dark skin stays dark and a pale one pale,
+    whatever the lights' power. Clipped to GAIN_LIMITS; 1 when nothing was metered."""
+    if metered is None or metered <= 0.0:
+        return 1.0
+    return float(np.clip(exposure * skin_luminance / metered, *GAIN_LIMITS))
+
+
+def film_shoulder(linear: np.ndarray) -> np.ndarray:
+    """(...) non-negative linear values -> the same in [0, 1): the identity up to SHOULDER_KNEE,
+    then an exponential shoulder with matching slope that approaches 1 (no flat clipped areas)."""
+    linear = np.asarray(linear, np.float64)
+    room = 1.0 - SHOULDER_KNEE
+    over = np.maximum(linear - SHOULDER_KNEE, 0.0)
+    return np.where(linear <= SHOULDER_KNEE, linear, SHOULDER_KNEE + room * (1.0 - np.exp(-over / room)))
