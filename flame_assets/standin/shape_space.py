@@ -69,9 +69,8 @@ def _with_eyeballs(displacement: np.ndarray, points: np.ndarray) -> np.ndarray:
     raises the brow and cheek takes the eyeball with it and the lids keep hugging it."""
     out = displacement.copy()
     skin = points[:-N_EYES]
-    for k in range(N_EYES):
-        centre = points[len(points) - N_EYES + k]
-        weight = np.exp(-0.5 * np.sum((skin - centre) ** 2, axis=1) / EYE_FOLLOW_RADIUS**2)
-        out[len(points) - N_EYES + k] = weight @ displacement[:-N_EYES] / weight.sum()
+    for eye in range(-N_EYES, 0):
+        weight = np.exp(-0.5 * np.sum((skin - points[eye]) ** 2, axis=1) / EYE_FOLLOW_RADIUS**2)
+        out[eye] = weight @ displacement[:-N_EYES] / weight.sum()
     return out
 

@@ -75,6 +75,13 @@ def azimuth_deg(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return np.abs(np.degrees(np.arctan2(points[:, 0] - centre[0], points[:, 2] - centre[2])))
 
 
+def strand_coordinates(points: np.ndarray, centre: np.ndarray, across: float) -> np.ndarray:
+    """(N, 2) lattice coordinates in which scalp hair runs down from the crown: `across` cells per
+    radian of signed azimuth about the cranium's axis, HAIR_STRANDS_ALONG per unit of height."""
+    azimuth = np.radians(azimuth_deg(points, centre)) * np.sign(points[:, 0] - centre[0] + 1e-9)
+    return np.stack([azimuth * across, points[:, 1] * HAIR_STRANDS_ALONG], 1)
+
+
 def hair_coverage(identity: Identity, points: np.ndarray, layout: TexelLayout, jitter: bool = True,
                   edge: float = 0.0, fray: bool = False) -> np.ndarray:
     """(N,) 0..1 scalp hair at template points (face frame): above a hairline that runs from the
@@ -96,8 +103,7 @@ def hair_coverage(identity: Identity, points: np.ndarray, layout: TexelLayout, j
         y = y + 0.05 * (fbm(points, 10.0, 3, identity.seed + 11, layout.nyquist) - 0.5)
     if fray:
         band = np.flatnonzero(np.abs(y - line) < HAIR_EDGE + edge + HAIR_FRINGE_DEPTH)
-        across = np.radians(a[band]) * np.sign(points[band, 0] - layout.centre[0] + 1e-9)
-        fine, coarse = (lattice_noise(np.stack([across * cells, points[band, 1] * HAIR_STRANDS_ALONG], 1), identity.seed + 47 + k)
+        fine, coarse = (lattice_noise(strand_coordinates(points[band], layout.centre, cells), identity.seed + 47 + k)
                         for k, cells in enumerate((HAIR_FRINGE_ACROSS, HAIR_STRANDS_ACROSS)))
         y = y.copy()
         y[band] += HAIR_FRINGE_DEPTH * (0.6 * fine + 0.4 * coarse - 0.5)
@@ -135,17 +141,22 @@ def brow_curve(landmarks: np.ndarray, ids: tuple[int, ...], lift: float) -> tupl
     """A smooth arc through one brow's landmarks (inner -> outer), lifted by `lift` and set just off
     the skin: a quadratic in x, so the brow has no corners at landmarks. It runs BROW_CURVE_OVERRUN
     past both ends, so texels beyond an end still get a frame -> (BROW_CURVE_POINTS, 3) points,
-    and the arc lengths at which the brow itself starts and ends."""
+    and where the brow itself starts and ends along it, as shares of its arc length (the unit of
+    polyline_distance's t)."""
     points = landmarks[list(ids)] + np.array([0.0, lift, 0.015])
     x0, x1 = points[0, 0], points[-1, 0]
     overrun = np.sign(x1 - x0) * BROW_CURVE_OVERRUN
     x = np.linspace(x0 - overrun, x1 + overrun, BROW_CURVE_POINTS)
     fit = [np.polyval(np.polyfit(points[:, 0], points[:, c], 2), x) for c in (1, 2)]
     curve = np.stack([x, fit[0], fit[1]], 1)
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
-    order = np.argsort(x) if x1 > x0 else np.argsort(-x)
-    start, end = np.interp([x0, x1] if x1 > x0 else [-x0, -x1], x[order] if x1 > x0 else -x[order], arc[order])
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))]) / _arc_length(curve)
+    along_x = (np.array([x0, x1]) - x[0]) / (x[-1] - x[0])  # rises from 0 to 1 whichever way the brow runs
+    start, end = np.interp(along_x, np.linspace(0.0, 1.0, BROW_CURVE_POINTS), arc)
     return curve, float(start), float(end)
+
+
+def _arc_length(line: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(line, axis=0), axis=1).sum())
 
 
 def brow_hairs(rng: np.random.Generator, count: int, thickness: float) -> np.ndarray:
@@ -185,8 +196,8 @@ def brow_opacity(identity: Identity, points: np.ndarray, lm: np.ndarray, texel_s
         if near.size == 0:
             continue
         dist, arc, nearest = polyline_distance(points[near], curve)
-        length = end - start
-        t = (arc * np.linalg.norm(np.diff(curve, axis=0), axis=1).sum() - start) / length  # 0 inner end, 1 tail: the hairs' frame
+        t = (arc - start) / (end - start)  # 0 inner end, 1 tail: the hairs' frame
+        length = (end - start) * _arc_length(curve)
         below = nearest[:, 1] - points[near, 1]  # > 0 under the arc
         keep = (dist < 0.2) & (below > -BROW_REACH) & (below < identity.brow_thickness * 1.2 + BROW_REACH)
         near, t, below = near[keep], t[keep], below[keep]
@@ -322,9 +333,8 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     # Scalp hair: colour with strands running down from the crown.
     hair = hair_coverage(identity, p, layout, fray=True)
     if hair.any():
-        a = np.radians(azimuth_deg(p, layout.centre)) * np.sign(p[:, 0] - layout.centre[0] + 1e-9)
-        strand_coords = np.stack([a * HAIR_STRANDS_ACROSS, p[:, 1] * HAIR_STRANDS_ALONG], 1)
-        strands = 0.5 * lattice_noise(strand_coords, seed + 31) + 0.5 * np.clip(0.5 + 0.2 * detail(HAIR_FIBRE_SIZE, seed + 37), 0, 1)
+        strands = (0.5 * lattice_noise(strand_coordinates(p, layout.centre, HAIR_STRANDS_ACROSS), seed + 31)
+                   + 0.5 * np.clip(0.5 + 0.2 * detail(HAIR_FIBRE_SIZE, seed + 37), 0, 1))
         shade = 0.55 + 0.9 * strands
         if identity.hair_style == "buzz":  # skin shows through clipped hair
             hair = hair * (0.55 + 0.35 * smoothstep(-0.5, 0.8, detail(HAIR_FIBRE_SIZE, seed + 41)))

@@ -30,12 +30,19 @@ WEAVE_SCALE, WEAVE_DISTANCE = 900.0, 0.0004  # weave noise cells per metre of re
 FOLD_SCALE, FOLD_DISTANCE = 9.0, 0.006  # large soft folds: cells per metre; relief (m)
 
 
-def _nodes(material: bpy.types.Material):
+def _surface(name: str, shader: str = "ShaderNodeBsdfPrincipled", inputs: dict | None = None):
+    """A new material whose node tree is one `shader` node (inputs set by socket name) feeding the
+    material output's surface -> (material, tree, shader node); callers add what feeds the shader."""
+    material = bpy.data.materials.new(name)
     material.use_nodes = True
     tree = material.node_tree
     tree.nodes.clear()
     out = tree.nodes.new("ShaderNodeOutputMaterial")
-    return tree, out
+    node = tree.nodes.new(shader)
+    for socket, value in (inputs or {}).items():
+        node.inputs[socket].default_value = value
+    tree.links.new(node.outputs[0], out.inputs["Surface"])
+    return material, tree, node
 
 
 def _add_target_aovs(tree) -> None:
@@ -62,11 +69,7 @@ def skin_material(texture_image: bpy.types.Image, maps: dict[str, bpy.types.Imag
     roughness), a UV texture file, or a plain tone times fine noise. Noise reads the rest position
     (the onset surface), so it stays attached to the skin in the apex render. Back faces are the
     inside of the mouth. Returns the material and the nodes a sample changes."""
-    material = bpy.data.materials.new("skin")
-    tree, out = _nodes(material)
-    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
-    bsdf.inputs["Subsurface Weight"].default_value = SKIN_SUBSURFACE
-    bsdf.inputs["Subsurface Radius"].default_value = SKIN_SUBSURFACE_RADIUS
+    material, tree, bsdf = _surface("skin", inputs={"Subsurface Weight": SKIN_SUBSURFACE, "Subsurface Radius": SKIN_SUBSURFACE_RADIUS})
     tone = tree.nodes.new("ShaderNodeRGB")
     noise = tree.nodes.new("ShaderNodeTexNoise")
     noise.inputs["Scale"].default_value = SKIN_NOISE_SCALE
@@ -100,7 +103,6 @@ def skin_material(texture_image: bpy.types.Image, maps: dict[str, bpy.types.Imag
     tree.links.new(height.outputs["Color"], bump.inputs["Height"])
     strength = bump.inputs["Strength"]
     tree.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
-    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     return material, {"bsdf": bsdf, "tone": tone, "use_texture": textured.inputs["Factor"], "use_maps": painted.inputs["Factor"],
                       "use_map_roughness": rough.inputs["Factor"], "bump": strength}
 
@@ -131,9 +133,7 @@ def eye_material() -> tuple[bpy.types.Material, dict]:
     pattern's seed change per sample."""
     import math
 
-    material = bpy.data.materials.new("eye")
-    tree, out = _nodes(material)
-    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    material, tree, bsdf = _surface("eye")
     bsdf.inputs["Roughness"].default_value = 0.3
     bsdf.inputs["Coat Weight"].default_value = 1.0
     bsdf.inputs["Coat Roughness"].default_value = 0.02
@@ -195,7 +195,6 @@ def eye_material() -> tuple[bpy.types.Material, dict]:
     veined = _mix_colours(tree, detailed.outputs["Result"], vein_colour.outputs["Color"])
     tree.links.new(vein, veined.inputs["Factor"])
     tree.links.new(veined.outputs["Result"], bsdf.inputs["Base Color"])
-    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     pattern = tree.nodes.new("ShaderNodeValue")
     tree.links.new(pattern.outputs["Value"], fibres.inputs["W"])
     tree.links.new(pattern.outputs["Value"], vein_noise.inputs["W"])
@@ -206,26 +205,13 @@ def eye_material() -> tuple[bpy.types.Material, dict]:
 def mouth_materials() -> tuple[list[bpy.types.Material], dict]:
     """Teeth (wet enamel, a little translucent; their colour changes per sample), gums and
     tongue, in render.mouth's part order."""
-    teeth = bpy.data.materials.new("teeth")
-    tree, out = _nodes(teeth)
-    enamel = tree.nodes.new("ShaderNodeBsdfPrincipled")
-    enamel.inputs["Roughness"].default_value = TEETH_ROUGHNESS
-    enamel.inputs["Subsurface Weight"].default_value = 0.15
-    enamel.inputs["Subsurface Radius"].default_value = (0.001, 0.0008, 0.0006)
-    enamel.inputs["Coat Weight"].default_value = 0.5
+    teeth, _, enamel = _surface("teeth", inputs={"Roughness": TEETH_ROUGHNESS, "Subsurface Weight": 0.15,
+                                                 "Subsurface Radius": (0.001, 0.0008, 0.0006), "Coat Weight": 0.5})
     colour = enamel.inputs["Base Color"]
-    tree.links.new(enamel.outputs["BSDF"], out.inputs["Surface"])
     soft = []
     for name, base, roughness in (("gums", GUM_COLOUR, 0.35), ("tongue", TONGUE_COLOUR, 0.5)):
-        material = bpy.data.materials.new(name)
-        tree, out = _nodes(material)
-        bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
-        bsdf.inputs["Base Color"].default_value = base
-        bsdf.inputs["Roughness"].default_value = roughness
-        bsdf.inputs["Subsurface Weight"].default_value = 0.2
-        bsdf.inputs["Subsurface Radius"].default_value = SKIN_SUBSURFACE_RADIUS
-        tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-        soft.append(material)
+        soft.append(_surface(name, inputs={"Base Color": base, "Roughness": roughness, "Subsurface Weight": 0.2,
+                                           "Subsurface Radius": SKIN_SUBSURFACE_RADIUS})[0])
     return [teeth, *soft], {"teeth": colour}
 
 
@@ -234,11 +220,7 @@ def clothing_material() -> tuple[bpy.types.Material, dict]:
     along the rest position's height), a fine weave and soft folds as bump. Everything reads the
     rest position, so the pattern moves with the cloth. Returns the material and its per-sample
     inputs."""
-    material = bpy.data.materials.new("clothing")
-    tree, out = _nodes(material)
-    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
-    bsdf.inputs["Roughness"].default_value = CLOTH_ROUGHNESS
-    bsdf.inputs["Sheen Weight"].default_value = CLOTH_SHEEN
+    material, tree, bsdf = _surface("clothing", inputs={"Roughness": CLOTH_ROUGHNESS, "Sheen Weight": CLOTH_SHEEN})
     rest = tree.nodes.new("ShaderNodeAttribute")
     rest.attribute_name = REST_ATTRIBUTE
     height = tree.nodes.new("ShaderNodeSeparateXYZ")
@@ -264,25 +246,13 @@ def clothing_material() -> tuple[bpy.types.Material, dict]:
             tree.links.new(normal, bump.inputs["Normal"])
         normal = bump.outputs["Normal"]
     tree.links.new(normal, bsdf.inputs["Normal"])
-    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     return material, {"colour": colour.outputs["Color"], "stripe_colour": stripe.outputs["Color"],
                       "stripes": stripes.outputs["Value"], "period": period.outputs["Value"], "share": share.outputs["Value"]}
 
 
 def glasses_materials() -> tuple[bpy.types.Material, bpy.types.Material]:
-    frame = bpy.data.materials.new("glasses_frame")
-    tree, out = _nodes(frame)
-    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
-    bsdf.inputs["Base Color"].default_value = (0.02, 0.02, 0.025, 1)
-    bsdf.inputs["Metallic"].default_value = 0.6
-    bsdf.inputs["Roughness"].default_value = 0.25
-    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    lens = bpy.data.materials.new("glasses_lens")
-    tree, out = _nodes(lens)
-    glass = tree.nodes.new("ShaderNodeBsdfGlass")
-    glass.inputs["IOR"].default_value = 1.5
-    glass.inputs["Roughness"].default_value = 0.0
-    tree.links.new(glass.outputs["BSDF"], out.inputs["Surface"])
+    frame = _surface("glasses_frame", inputs={"Base Color": (0.02, 0.02, 0.025, 1), "Metallic": 0.6, "Roughness": 0.25})[0]
+    lens = _surface("glasses_lens", "ShaderNodeBsdfGlass", {"IOR": 1.5, "Roughness": 0.0})[0]
     return frame, lens
 
 
@@ -290,11 +260,7 @@ def data_material() -> bpy.types.Material:
     """The data layer's override for every surface: the target AOVs on a black diffuse, so the
     layer's one sample stops at the first hit instead of tracing skin, bounces and lights (5x
     cheaper). (A zero-strength emission is dropped by Cycles as no surface, AOVs included.)"""
-    material = bpy.data.materials.new("data_layer")
-    tree, out = _nodes(material)
-    black = tree.nodes.new("ShaderNodeBsdfDiffuse")
-    black.inputs["Color"].default_value = (0.0, 0.0, 0.0, 1.0)
-    tree.links.new(black.outputs["BSDF"], out.inputs["Surface"])
+    material, tree, _ = _surface("data_layer", "ShaderNodeBsdfDiffuse", {"Color": (0.0, 0.0, 0.0, 1.0)})
     _add_target_aovs(tree)
     return material
 
