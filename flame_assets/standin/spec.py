@@ -10,7 +10,7 @@ import numpy as np
 
 from facial.flame_layout import JOINT_NAMES  # noqa: F401  (re-exported: the stand-in's skeleton is FLAME's)
 
-VERSION = 2  # 2: jaw underside, chin, thicker neck, eyeballs that follow identity bumps
+VERSION = 3  # 2: jaw underside, chin, thicker neck, eyeballs that follow identity bumps; 3: a real human head's surface and identity targets
 SEED = 20260  # the generator's own seed: the stand-in is a fixed model, not a random draw
 
 
@@ -42,13 +42,13 @@ class HeadSpec:
     eye_center_x: float = 0.0315
     eye_center_y: float = 0.004
     eye_half_width: float = 0.0145  # corner to centre
-    eye_upper_opening: float = 0.0058  # upper lid above the slit, at the eye's middle
+    eye_upper_opening: float = 0.0048  # upper lid above the slit, at the eye's middle: it covers the top of the iris
     eye_lower_opening: float = 0.0030
     eyeball_radius: float = 0.0120
     eyeball_protrusion: float = 0.0010  # cornea apex in front of the un-wrapped face surface
     lid_thickness: float = 0.0012
-    eye_socket_half_width: float = 0.021
-    eye_socket_half_height: float = 0.016
+    eye_socket_half_width: float = 0.017  # the skin pulled onto the lid sphere: the lids, not the whole socket
+    eye_socket_half_height: float = 0.011
     eyeball_rings: int = 12
     eyeball_segments: int = 20
     # Mouth.

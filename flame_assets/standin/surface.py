@@ -1,53 +1,18 @@
-"""Geometry of the stand-in head: a superellipsoid cranium, a tapered jaw, a neck tube and facial
-relief (brow ridge, nose, cheekbones, lips, chin, ears) added along the surface normal."""
+"""Geometry of the stand-in head: a superellipsoid cranium and a tapered jaw from which rays carry
+the skin onto a real human head (onto_human.py), lids pulled onto the eyeballs, the mound the ears
+grow from, and a neck tube."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
-from .spec import HeadSpec, gaussian2d, smoothstep
+from . import human
+from .spec import HeadSpec, smoothstep
 
-
-@dataclass(frozen=True)
-class Relief:
-    """A bump of `height` metres (negative = dent) centred at (x, y) on the face, mirrored if asked."""
-
-    x: float
-    y: float
-    sigma_x: float
-    sigma_y: float
-    height: float
-    mirrored: bool = False
-
-
-# The face, as a list of named bumps: easy to read and to tune.
-FACE_RELIEF: dict[str, Relief] = {
-    "brow_ridge": Relief(0.030, 0.024, 0.020, 0.007, 0.0045, mirrored=True),
-    "glabella": Relief(0.0, 0.021, 0.010, 0.008, 0.0035),
-    "temple": Relief(0.064, 0.030, 0.012, 0.018, -0.0030, mirrored=True),
-    "cheekbone": Relief(0.046, -0.010, 0.014, 0.012, 0.0055, mirrored=True),
-    "cheek_hollow": Relief(0.046, -0.045, 0.012, 0.014, -0.0025, mirrored=True),
-    "nose_ala": Relief(0.0135, -0.037, 0.0055, 0.0055, 0.0095, mirrored=True),
-    "nose_lobule": Relief(0.0, -0.0345, 0.0055, 0.0050, 0.0035),  # the rounded tip
-    "philtrum": Relief(0.0, -0.048, 0.006, 0.006, 0.0030),
-    "upper_lip": Relief(0.0, -0.0560, 0.019, 0.0045, 0.0055),
-    "lower_lip": Relief(0.0, -0.0675, 0.017, 0.0055, 0.0060),
-    "mouth_corner": Relief(0.0265, -0.0615, 0.005, 0.005, -0.0030, mirrored=True),
-    "lip_line": Relief(0.0, -0.0615, 0.015, 0.0013, -0.0035),
-    "labiomental_fold": Relief(0.0, -0.0790, 0.014, 0.0040, -0.0030),
-    "chin": Relief(0.0, -0.0925, 0.016, 0.0095, 0.0065),
-}
-NOSE_BRIDGE_TOP = (0.004, 0.0045)  # (y, height) where the ridge starts between the eyes
-NOSE_TIP = (-0.034, 0.0225)  # (y, height) of the tip
-NOSE_HALF_WIDTH = (0.0055, 0.0072)  # Gaussian sigma at the bridge and at the tip
-NOSE_UNDERSIDE = 0.0060  # how fast the tip falls back to the lip
 EAR = dict(y=-0.008, z=-0.010, sigma_y=0.016, sigma_z=0.010, height=0.004)  # the mound the ear (ears.py) grows from
-CHIN_SPAN_Y = (-0.066, -0.090)  # the chin comes forward from under the lower lip to its lowest row
-CHIN_HALF_WIDTH = 0.034  # Gaussian sigma across the chin and the front of the jaw
 JAW_UNDERSIDE_COS = (-0.1, 0.35)  # cos(azimuth) over which the underside of the jaw fades out towards the nape
 NECK_BLEND_END, SUBMENTAL_BLEND_END = 0.8, 0.4  # share of the neck over which the skin reaches the tube
-FRONT_FADE = (0.02, 0.06)  # relief fades in over this z range, so the back of the head stays smooth
+FORWARD_RAYS = (0.35, 0.75)  # the cranium normal's forward share over which rays turn to straight ahead
+FORWARD_RAYS_BOTTOM_Y = (-0.085, -0.065)  # metres: below the lower lip rays turn back to the normal, to reach under the chin
 
 
 def superellipsoid_point(theta: np.ndarray, phi: np.ndarray, spec: HeadSpec) -> np.ndarray:
@@ -81,7 +46,7 @@ def _taper_jaw(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
     return out
 
 
-def _neck(theta: np.ndarray, s: np.ndarray, top: np.ndarray, spec: HeadSpec) -> np.ndarray:
+def neck_surface(theta: np.ndarray, s: np.ndarray, top: np.ndarray, spec: HeadSpec) -> np.ndarray:
     """Blend from the under-jaw ring `top` (V, 3) to the neck tube, s in [0, 1] down the neck.
     Under the jaw (front and sides, not the nape) the surface first runs back to the throat nearly
     level, the underside of chin and jaw, and only then drops: the jaw line reads as an edge."""
@@ -94,30 +59,6 @@ def _neck(theta: np.ndarray, s: np.ndarray, top: np.ndarray, spec: HeadSpec) -> 
     return (1.0 - w) * top + w * tube
 
 
-def _chin_forward(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
-    """(V,) forward shift of the chin and the front of the jaw below the lower lip (metres)."""
-    x, y = points[:, 0], points[:, 1]
-    return spec.chin_forward * smoothstep(CHIN_SPAN_Y[0], CHIN_SPAN_Y[1], y) * np.exp(-0.5 * (x / CHIN_HALF_WIDTH) ** 2)
-
-
-def face_relief(points: np.ndarray) -> np.ndarray:
-    """(V,) signed height of the facial relief at each point (metres along the normal)."""
-    x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    h = np.zeros(len(points))
-    for bump in FACE_RELIEF.values():
-        for sx in ((1.0, -1.0) if bump.mirrored else (1.0,)):
-            h += bump.height * gaussian2d(x, y, sx * bump.x, bump.y, bump.sigma_x, bump.sigma_y)
-    # Nose: a ridge whose height and width grow from the bridge to the tip, then falls to the lip.
-    (y0, h0), (y1, h1) = NOSE_BRIDGE_TOP, NOSE_TIP
-    t = np.clip((y0 - y) / (y0 - y1), 0.0, 1.0)
-    ridge_h = h0 + (h1 - h0) * t**1.4
-    ridge_w = NOSE_HALF_WIDTH[0] + (NOSE_HALF_WIDTH[1] - NOSE_HALF_WIDTH[0]) * t
-    along = np.where(y > y0, np.exp(-0.5 * ((y - y0) / 0.006) ** 2),
-                     np.where(y < y1, np.exp(-0.5 * ((y - y1) / NOSE_UNDERSIDE) ** 2), 1.0))
-    h += ridge_h * along * np.exp(-0.5 * (x / ridge_w) ** 2)
-    return h * smoothstep(FRONT_FADE[0], FRONT_FADE[1], z)
-
-
 def ear_mound(points: np.ndarray) -> np.ndarray:
     y, z = points[:, 1], points[:, 2]
     side = smoothstep(0.045, 0.065, np.abs(points[:, 0]))
@@ -125,38 +66,46 @@ def ear_mound(points: np.ndarray) -> np.ndarray:
 
 
 def eye_centers(spec: HeadSpec) -> np.ndarray:
-    """(2, 3) eyeball centres [left, right]: the cornea sits just in front of the relief surface."""
-    theta, phi = front_point(spec.eye_center_x, spec.eye_center_y, spec)
-    base = superellipsoid_point(np.array([theta]), np.array([phi]), spec)
-    surface_z = base[0, 2] + face_relief(base)[0]
-    z = surface_z - spec.eyeball_radius + spec.eyeball_protrusion
+    """(2, 3) eyeball centres [left, right]: at the layout's eye positions, the cornea where the
+    human head's own eye has it."""
+    front_z = human.human_head(spec).eye_fronts[:, 2].mean()
+    z = front_z - spec.eyeball_radius
     return np.array([[spec.eye_center_x, spec.eye_center_y, z], [-spec.eye_center_x, spec.eye_center_y, z]])
 
 
-def _wrap_eye_sockets(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
-    """Pull the skin around each eye onto a sphere just outside the eyeball: lids and a socket."""
-    out = points.copy()
-    lid_radius = spec.eyeball_radius + spec.lid_thickness
+def socket_weights(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(2, V) how far each point is pulled onto each eyeball's lid sphere [left, right]."""
+    out = []
     for center in eye_centers(spec):
         dx = (points[:, 0] - center[0]) / spec.eye_socket_half_width
         dy = (points[:, 1] - center[1]) / spec.eye_socket_half_height
         in_front = smoothstep(center[2] - 0.004, center[2] + 0.002, points[:, 2])
-        w = np.exp(-(dx**2 + dy**2) ** 2) * in_front
+        out.append(np.exp(-(dx**2 + dy**2) ** 2) * in_front)
+    return np.array(out)
+
+
+def wrap_eye_sockets(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """Pull the skin around each eye onto a sphere just outside the eyeball: lids and a socket."""
+    out = points.copy()
+    lid_radius = spec.eyeball_radius + spec.lid_thickness
+    for center, w in zip(eye_centers(spec), socket_weights(points, spec)):
         offset = out - center
         on_sphere = center + lid_radius * offset / np.linalg.norm(offset, axis=1, keepdims=True)
         out = out + w[:, None] * (on_sphere - out)
     return out
 
 
-def head_surface(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: HeadSpec) -> np.ndarray:
-    """(V, 3) skin positions for grid parameters theta, phi (V,) and neck position (V,) in [0, 1]."""
+def cranium(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: HeadSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(V, 3) points of the tapered cranium for grid parameters theta, phi (V,) (neck rows at the
+    jaw's polar angle) and (V, 3) unit directions of the rays that carry them onto the human head:
+    straight forward over the face, so a point keeps its place in the frontal plane (the slits and
+    landmark targets are laid out there), turning to the cranium's normal round the sides and
+    under the chin."""
     on_head = neck == 0
     # The skull meets the neck higher at the back (the nape) than under the chin.
     lift = 1.0 - spec.nape_lift * 0.5 * (1.0 - np.cos(theta)) * smoothstep(1.5, spec.jaw_polar_angle, phi)
     base = superellipsoid_point(theta, np.where(on_head, phi, spec.jaw_polar_angle) * lift, spec)
     normal = superellipsoid_normal(base, spec)
-    tapered = _taper_jaw(base, spec)
-    skin = tapered + (face_relief(base) + ear_mound(base))[:, None] * normal
-    skin[:, 2] += _chin_forward(base, spec)
-    skin = _wrap_eye_sockets(skin, spec)
-    return np.where(on_head[:, None], skin, _neck(theta, neck, skin, spec))
+    forward = (smoothstep(*FORWARD_RAYS, normal[:, 2]) * smoothstep(*FORWARD_RAYS_BOTTOM_Y, base[:, 1]))[:, None]
+    rays = (1.0 - forward) * normal + forward * [0.0, 0.0, 1.0]
+    return _taper_jaw(base, spec), rays / np.linalg.norm(rays, axis=1, keepdims=True)

@@ -22,6 +22,7 @@ SKIN_NOISE_MIX = 0.25
 SKIN_ROUGHNESS = 0.45
 SKIN_SUBSURFACE = 0.12
 SKIN_SUBSURFACE_RADIUS = (0.004, 0.0015, 0.001)  # metres, red scatters furthest
+SUBSURFACE_SCALE = 1.0  # Principled multiplies the radius by this (Blender default 0.05): 1 keeps the radii in metres
 WORLD_MAP_RESOLUTION = 64
 BUMP_DISTANCE = 0.0004  # metres of relief for one unit of the painted height map
 MOUTH_INTERIOR = (0.09, 0.025, 0.022)  # linear RGB of the inside of the mouth (seen through the lips)
@@ -69,7 +70,8 @@ def skin_material(texture_image: bpy.types.Image, maps: dict[str, bpy.types.Imag
     roughness), a UV texture file, or a plain tone times fine noise. Noise reads the rest position
     (the onset surface), so it stays attached to the skin in the apex render. Back faces are the
     inside of the mouth. Returns the material and the nodes a sample changes."""
-    material, tree, bsdf = _surface("skin", inputs={"Subsurface Weight": SKIN_SUBSURFACE, "Subsurface Radius": SKIN_SUBSURFACE_RADIUS})
+    material, tree, bsdf = _surface("skin", inputs={"Subsurface Weight": SKIN_SUBSURFACE, "Subsurface Radius": SKIN_SUBSURFACE_RADIUS,
+                                                   "Subsurface Scale": SUBSURFACE_SCALE})
     tone = tree.nodes.new("ShaderNodeRGB")
     noise = tree.nodes.new("ShaderNodeTexNoise")
     noise.inputs["Scale"].default_value = SKIN_NOISE_SCALE

@@ -1,0 +1,98 @@
+"""The stand-in's skin carried onto the human head (human.py) along the cranium's rays (surface.py):
+where a ray misses or dives between the lips the distance is filled in from its surroundings, the
+lids stay on the eyeballs, and round the ear roots the skin fades back to the cranium, where the
+stand-in hangs its own ears. The head's identity targets are carried the same way."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from . import human
+from .spec import HeadSpec, smoothstep
+from .surface import EAR, NECK_BLEND_END, cranium, ear_mound, eye_centers, neck_surface, socket_weights, wrap_eye_sockets
+
+# Round each ear root the skin fades back to the cranium (MakeHuman's ears are flattened away, the
+# stand-in's hang there): (sigma_y, sigma_z) metres of the zone, and where it starts at the side (|x|).
+EAR_ZONE = dict(sigma_y=0.022, sigma_z=0.020, side=(0.040, 0.060))
+MOUTH_SEAM = (0.004, 0.003)  # metres beyond the mouth corners and above / below the lip line
+MOUTH_SEAM_DEPTH = 0.0025  # metres: a lip-line point this far inside its smooth surroundings dived between the lips
+FILL_NEIGHBOURS = 256
+FILL_SIGMA = 0.06  # radians of direction over which a filled value averages its surroundings
+LID_HOLD = 2.0  # identity targets leave the skin round the eyes where the socket pull is over 1/LID_HOLD
+
+
+def ear_zone(points: np.ndarray) -> np.ndarray:
+    """(V,) 1 round the ear roots, where the skin keeps the cranium's surface, falling to 0."""
+    y, z = points[:, 1], points[:, 2]
+    side = smoothstep(*EAR_ZONE["side"], np.abs(points[:, 0]))
+    return side * np.exp(-0.5 * (((y - EAR["y"]) / EAR_ZONE["sigma_y"]) ** 2 + ((z - EAR["z"]) / EAR_ZONE["sigma_z"]) ** 2))
+
+
+def _outside_lid_spheres(origins: np.ndarray, rays: np.ndarray, distance: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(V,) distances along the rays, moved out to where a ray leaves the sphere the lids wrap (the
+    human head's lids fold into a socket; here they must lie on the stand-in's eyeball)."""
+    out = distance.copy()
+    radius = spec.eyeball_radius + spec.lid_thickness
+    for center in eye_centers(spec):
+        rel = origins - center
+        b = np.einsum("ij,ij->i", rel, rays)
+        disc = b * b - (np.einsum("ij,ij->i", rel, rel) - radius**2)
+        leave = -b + np.sqrt(np.maximum(disc, 0.0))
+        out = np.where(disc > 0.0, np.maximum(out, leave), out)
+    return out
+
+
+def _mouth_seam(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(V,) bool: the band along the lip line, where rays can dive between the lips."""
+    return (np.abs(points[:, 0]) < spec.mouth_half_width + MOUTH_SEAM[0]) & (np.abs(points[:, 1] - spec.mouth_y) < MOUTH_SEAM[1])
+
+
+def _fill(directions: np.ndarray, values: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """values (V, ...) with the holes replaced by a Gaussian-weighted mean of the rest over the
+    unit directions (V, 3) they were measured along: smooth, and never beyond the values round it."""
+    out = values.copy()
+    if hole.any() and (~hole).any():
+        known = np.flatnonzero(~hole)
+        dist, index = cKDTree(directions[known]).query(directions[hole], k=min(FILL_NEIGHBOURS, len(known)))
+        weight = np.exp(-0.5 * (dist / FILL_SIGMA) ** 2) + 1e-300
+        weight /= weight.sum(1, keepdims=True)
+        out[hole] = np.einsum("hk,hk...->h...", weight, values[known][index])
+    return out
+
+
+def human_skin(origins: np.ndarray, rays: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(V, 3) points of the human head along the rays (V, 3) from origins (V, 3). Where a ray
+    misses or dives between the lips, the distance is filled in smoothly from the rest; round the
+    ear roots the surface fades back to the cranium, with the mound the stand-in's ears grow from;
+    the lids lie on the eyeballs."""
+    projection = human.project(human.human_head(spec), origins, rays)
+    directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
+    hole = ~projection.hit
+    distance = _fill(directions, projection.distance, hole) * (1.0 - ear_zone(origins))
+    seam = _mouth_seam(origins + distance[:, None] * rays, spec)
+    smooth = _fill(directions, distance, seam)
+    distance = _fill(directions, distance, hole | (seam & (distance < smooth - MOUTH_SEAM_DEPTH)))
+    distance = _outside_lid_spheres(origins, rays, distance, spec)
+    return origins + (distance + ear_mound(origins))[:, None] * rays
+
+
+def head_surface(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(V, 3) skin positions for grid parameters theta, phi (V,) and neck position (V,) in [0, 1]."""
+    origins, rays = cranium(theta, phi, neck, spec)
+    skin = wrap_eye_sockets(human_skin(origins, rays, spec), spec)
+    return np.where((neck == 0)[:, None], skin, neck_surface(theta, neck, skin, spec))
+
+
+def human_fields(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, fields: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """fields (N, 3, K) over the human head's vertices (its identity targets) -> (V, 3, K) at the
+    stand-in's skin points: interpolated where a ray met the head, filled in from the rest where it
+    did not, fading out round the ear roots, down the neck and on the lids."""
+    origins, rays = cranium(theta, phi, neck, spec)
+    head = human.human_head(spec)
+    projection = human.project(head, origins, rays)
+    out = np.einsum("vc,vcdk->vdk", projection.barycentric, fields[head.triangles[projection.triangle]])
+    directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
+    # Lids stay on the eyeballs: the skin the eye sockets wrap keeps its place.
+    lids = 1.0 - np.clip(LID_HOLD * socket_weights(human_skin(origins, rays, spec), spec).sum(0), 0.0, 1.0)
+    keep = (1.0 - ear_zone(origins)) * (1.0 - smoothstep(0.0, NECK_BLEND_END, neck)) * lids
+    return _fill(directions, out, ~projection.hit) * keep[:, None, None]

