@@ -18,7 +18,7 @@ MOUTH_SEAM = (0.004, 0.003)  # metres beyond the mouth corners and above / below
 MOUTH_SEAM_DEPTH = 0.0025  # metres: a lip-line point this far inside its smooth surroundings dived between the lips
 FILL_NEIGHBOURS = 256
 FILL_SIGMA = 0.06  # radians of direction over which a filled value averages its surroundings
-LID_HOLD = 2.0  # identity targets leave the skin round the eyes where the socket pull is over 1/LID_HOLD
+LID_HOLD = 2.0  # identity targets move the skin round an eye as one piece where the socket pull is over 1/LID_HOLD
 
 
 def ear_zone(points: np.ndarray) -> np.ndarray:
@@ -92,7 +92,13 @@ def human_fields(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, fields: n
     projection = human.project(head, origins, rays)
     out = np.einsum("vc,vcdk->vdk", projection.barycentric, fields[head.triangles[projection.triangle]])
     directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
-    # Lids stay on the eyeballs: the skin the eye sockets wrap keeps its place.
-    lids = 1.0 - np.clip(LID_HOLD * socket_weights(human_skin(origins, rays, spec), spec).sum(0), 0.0, 1.0)
-    keep = (1.0 - ear_zone(origins)) * (1.0 - smoothstep(0.0, NECK_BLEND_END, neck)) * lids
-    return _fill(directions, out, ~projection.hit) * keep[:, None, None]
+    out = _fill(directions, out, ~projection.hit)
+    # Lids stay on the eyeballs: the skin an eye socket wraps moves as one piece, by the socket's
+    # mean displacement (which the eyeball follows, shape_space._with_eyeballs), so no crease forms
+    # where the lids meet the moving face round them.
+    for pull in socket_weights(human_skin(origins, rays, spec), spec):
+        rigid = np.clip(LID_HOLD * pull, 0.0, 1.0)[:, None, None]
+        mean = np.einsum("v,vdk->dk", pull, out) / max(pull.sum(), 1e-12)
+        out = (1.0 - rigid) * out + rigid * mean
+    keep = (1.0 - ear_zone(origins)) * (1.0 - smoothstep(0.0, NECK_BLEND_END, neck))
+    return out * keep[:, None, None]

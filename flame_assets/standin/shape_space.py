@@ -37,7 +37,7 @@ REGION_STD = 0.6
 ASYMMETRY = 0.3  # the left-minus-right part of paired sliders, relative to their common part
 # Whole-head variation: the adult ethnicity x sex x age corners of MakeHuman's macro model.
 MACRO_TARGETS = tuple(f"{e}-{s}-{a}" for e in ("african", "asian", "caucasian") for s in ("female", "male") for a in ("young", "old"))
-MACRO_STD = 0.15
+MACRO_STD = 0.3
 MAX_UNIT_DISPLACEMENT = 0.003  # metres: no one direction moves a point further than this per unit
 
 NAMED_SHAPES = ("head_width", "head_height", "head_depth", "jaw_width", "lower_face_length", "nose_size",
