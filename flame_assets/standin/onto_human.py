@@ -4,10 +4,13 @@ lids stay on the eyeballs, and round the ear roots the skin fades back to the cr
 stand-in hangs its own ears. The head's identity targets are carried the same way."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from . import human
+from .mesh import barycentric, phong_point, vertex_normals
 from .spec import HeadSpec, smoothstep
 from .surface import EAR, NECK_BLEND_END, cranium, ear_mound, eye_centers, neck_surface, socket_weights, wrap_eye_sockets
 
@@ -19,6 +22,45 @@ MOUTH_SEAM_DEPTH = 0.0025  # metres: a lip-line point this far inside its smooth
 FILL_NEIGHBOURS = 256
 FILL_SIGMA = 0.06  # radians of direction over which a filled value averages its surroundings
 LID_HOLD = 2.0  # identity targets move the skin round an eye as one piece where the socket pull is over 1/LID_HOLD
+PROJECTION_REACH = 0.04  # metres: a skin point farther than this from the human surface keeps its own place
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Where rays met the human head: distance (V,) along each ray, hit (V,) bool, triangle (V,)
+    and barycentric weights (V, 3) of the meeting point (meaningless where not hit)."""
+
+    distance: np.ndarray
+    hit: np.ndarray
+    triangle: np.ndarray
+    barycentric: np.ndarray
+
+
+def project(head: human.HumanHead, origins: np.ndarray, directions: np.ndarray) -> Projection:
+    """Meet the lines through origins (V, 3) along unit directions (V, 3) with the human head, at
+    the outermost crossing within PROJECTION_REACH of each origin (either side of it): inner
+    surfaces (the mouth's lining) lie behind the skin."""
+    import trimesh  # the render and fit groups bring it; the rest of flame_assets does not need it
+
+    mesh = trimesh.Trimesh(head.vertices, head.triangles, process=False)
+    start = origins - PROJECTION_REACH * directions
+    locations, rays, triangles = mesh.ray.intersects_location(start, directions, multiple_hits=True)
+    n = len(origins)
+    distance, triangle, best = np.zeros(n), np.zeros(n, np.int64), np.full(n, np.inf)
+    along = np.einsum("ij,ij->i", locations - start[rays], directions[rays]) - PROJECTION_REACH
+    within = np.abs(along) <= PROJECTION_REACH
+    for k in np.flatnonzero(within)[np.argsort(along[within])]:  # outermost last, so it wins
+        best[rays[k]], distance[rays[k]], triangle[rays[k]] = abs(along[k]), along[k], triangles[k]
+    hit = np.isfinite(best)
+    corners = head.vertices[head.triangles[triangle]]
+    weights = barycentric(origins + distance[:, None] * directions, corners)
+    # The head's triangles are 5 mm across, coarser than the stand-in's grid: meet its smooth
+    # (Phong-tessellated) surface rather than the flat facets, which would shade as ripples.
+    curved = phong_point(weights, corners, vertex_normals(head.vertices, head.triangles)[head.triangles[triangle]])
+    distance = np.where(hit, np.einsum("ij,ij->i", curved - origins, directions), distance)
+    return Projection(distance, hit, triangle, weights)
+
+
 
 
 def ear_zone(points: np.ndarray) -> np.ndarray:
@@ -65,7 +107,7 @@ def human_skin(origins: np.ndarray, rays: np.ndarray, spec: HeadSpec) -> np.ndar
     misses or dives between the lips, the distance is filled in smoothly from the rest; round the
     ear roots the surface fades back to the cranium, with the mound the stand-in's ears grow from;
     the lids lie on the eyeballs."""
-    projection = human.project(human.human_head(spec), origins, rays)
+    projection = project(human.human_head(spec), origins, rays)
     directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
     hole = ~projection.hit
     distance = _fill(directions, projection.distance, hole) * (1.0 - ear_zone(origins))
@@ -89,7 +131,7 @@ def human_fields(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, fields: n
     did not, fading out round the ear roots, down the neck and on the lids."""
     origins, rays = cranium(theta, phi, neck, spec)
     head = human.human_head(spec)
-    projection = human.project(head, origins, rays)
+    projection = project(head, origins, rays)
     out = np.einsum("vc,vcdk->vdk", projection.barycentric, fields[head.triangles[projection.triangle]])
     directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
     out = _fill(directions, out, ~projection.hit)

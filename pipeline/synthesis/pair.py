@@ -187,7 +187,7 @@ def neutral_layout(model: FaceModel, skin_faces: np.ndarray, size: int) -> Texel
 def with_hair_cap(vertices: np.ndarray, faces: np.ndarray, thickness: np.ndarray) -> np.ndarray:
     """vertices (V, 3) of one state pushed out along that state's normals by thickness (V,) metres.
     The same rule in every state: the rendered surface and its flow targets stay one surface."""
-    from flame_assets.standin.build import vertex_normals
+    from flame_assets.standin.mesh import vertex_normals
 
     if not thickness.any():
         return vertices
