@@ -61,8 +61,6 @@ def project(head: human.HumanHead, origins: np.ndarray, directions: np.ndarray) 
     return Projection(distance, hit, triangle, weights)
 
 
-
-
 def ear_zone(points: np.ndarray) -> np.ndarray:
     """(V,) 1 round the ear roots, where the skin keeps the cranium's surface, falling to 0."""
     y, z = points[:, 1], points[:, 2]
@@ -102,12 +100,13 @@ def _fill(directions: np.ndarray, values: np.ndarray, hole: np.ndarray) -> np.nd
     return out
 
 
-def human_skin(origins: np.ndarray, rays: np.ndarray, spec: HeadSpec) -> np.ndarray:
-    """(V, 3) points of the human head along the rays (V, 3) from origins (V, 3). Where a ray
-    misses or dives between the lips, the distance is filled in smoothly from the rest; round the
-    ear roots the surface fades back to the cranium, with the mound the stand-in's ears grow from;
-    the lids lie on the eyeballs."""
-    projection = project(human.human_head(spec), origins, rays)
+def human_skin(origins: np.ndarray, rays: np.ndarray, spec: HeadSpec, projection: Projection | None = None) -> np.ndarray:
+    """(V, 3) points of the human head along the rays (V, 3) from origins (V, 3), where
+    `projection` (computed here unless given) met it. Where a ray misses or dives between the lips,
+    the distance is filled in smoothly from the rest; round the ear roots the surface fades back to
+    the cranium, with the mound the stand-in's ears grow from; the lids lie on the eyeballs."""
+    if projection is None:
+        projection = project(human.human_head(spec), origins, rays)
     directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
     hole = ~projection.hit
     distance = _fill(directions, projection.distance, hole) * (1.0 - ear_zone(origins))
@@ -138,7 +137,7 @@ def human_fields(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, fields: n
     # Lids stay on the eyeballs: the skin an eye socket wraps moves as one piece, by the socket's
     # mean displacement (which the eyeball follows, shape_space._with_eyeballs), so no crease forms
     # where the lids meet the moving face round them.
-    for pull in socket_weights(human_skin(origins, rays, spec), spec):
+    for pull in socket_weights(human_skin(origins, rays, spec, projection), spec):
         rigid = np.clip(LID_HOLD * pull, 0.0, 1.0)[:, None, None]
         mean = np.einsum("v,vdk->dk", pull, out) / max(pull.sum(), 1e-12)
         out = (1.0 - rigid) * out + rigid * mean

@@ -25,7 +25,7 @@ ASYMMETRIC_EVERY = 5  # every 5th random direction is asymmetric: real faces are
 
 # MakeHuman's face modifiers: a slider from -1 (the first of a pair) to +1 (the second), whose ends
 # are caricatures. A region's sliders together vary by REGION_STD of a slider: each of its n sliders
-# by REGION_STD / sqrt(n), so a region with many sliders (the nose has 23) is not the most varied.
+# by REGION_STD / sqrt(n), so a region with many sliders (the nose has 20) is not the most varied.
 MODIFIER_FOLDERS = ("head", "forehead", "eyebrows", "eyes", "nose", "cheek", "mouth", "chin")
 # Sliders left out: a nose or chin pushed off the midline is not a face, and the stand-in's eyeballs
 # sit where its layout puts them (its lids must keep hugging them), so no slider moves a whole eye.
