@@ -118,6 +118,9 @@ def test_hair_and_its_cap_never_touch_the_face(layout, standin_assets):
         eye_faces, _, _ = eye_regions(standin_assets.weights, standin_assets.faces, standin_assets.v_template)
         assert lift[np.unique(standin_assets.faces[eye_faces])].max() == 0.0
         assert lift.max() == pytest.approx(0.15 * layout.unit_m, rel=1e-6)  # the crown gets the full cap
+        # Cut shorter at the sides than on top (one thickness all round reads as a helmet).
+        above_brows = layout.vertex_points[:, 1] - layout.landmarks[17:27, 1].mean()
+        assert lift[(above_brows > 0.1) & (above_brows < 0.2)].max() < 0.5 * lift.max()
     assert vertex_hair_thickness(identity(0, hair_style="bald", hair_thickness=0.0), layout).max() == 0.0
 
 

@@ -59,15 +59,24 @@ def _fit_workers(proc: subprocess.Popen) -> list[psutil.Process]:
     return [c for c in psutil.Process(proc.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
 
 
+def _finished(out: Path) -> list[Path]:
+    """The result files of committed fit folders: pathlib's '*' also matches the hidden
+    '.name.tmp' folder a fit is written in before its atomic rename."""
+    try:
+        return [p for p in out.glob(f"*/{RESULT}") if not p.parent.name.startswith(".")]
+    except FileNotFoundError:  # a temporary folder renamed while the glob walked it
+        return []
+
+
 def test_a_killed_worker_costs_only_its_batch(affectnet, one_worker_fits, tmp_path):
     out = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "fit", str(affectnet), "--out", str(out), "--image-root",
                              str(affectnet.parent / AFFECTNET_IMAGES), "--iterations",
                              "400", "--batch", "1", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + TIMEOUT_S
-    while not list(out.glob(f"*/{RESULT}")) and time.time() < deadline:
+    while not _finished(out) and time.time() < deadline:
         time.sleep(0.05)
-    done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob(f"*/{RESULT}")}
+    done_before = {p.parent.name: p.stat().st_mtime_ns for p in _finished(out)}
     victim = _fit_workers(proc)[0]
     victim.kill()  # SIGKILL, mid-batch: its batch is run again on the replacement worker
     _, err = proc.communicate(timeout=TIMEOUT_S)

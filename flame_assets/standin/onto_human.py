@@ -1,5 +1,6 @@
 """The stand-in's skin carried onto the human head (human.py) along the cranium's rays (surface.py):
-where a ray misses or dives between the lips the distance is filled in from its surroundings, the
+where a ray misses, or dives between the lips or through an eye opening, the distance is filled in
+from its surroundings, the
 lids stay on the eyeballs, and round the ear roots the skin fades back to the cranium, where the
 stand-in hangs its own ears. The head's identity targets are carried the same way."""
 from __future__ import annotations
@@ -7,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 from scipy.spatial import cKDTree
 
 from . import human
-from .mesh import barycentric, phong_point, vertex_normals
+from .mesh import barycentric, diffuse, phong_point, vertex_normals
 from .spec import HeadSpec, smoothstep
 from .surface import EAR, NECK_BLEND_END, cranium, ear_mound, eye_centers, neck_surface, socket_weights, wrap_eye_sockets
 
@@ -23,6 +25,10 @@ FILL_NEIGHBOURS = 256
 FILL_SIGMA = 0.06  # radians of direction over which a filled value averages its surroundings
 LID_HOLD = 2.0  # identity targets move the skin round an eye as one piece where the socket pull is over 1/LID_HOLD
 PROJECTION_REACH = 0.04  # metres: a skin point farther than this from the human surface keeps its own place
+# Identity targets interpolated over the head's 5 mm facets are piecewise linear: their kinks shade
+# as lumps and creases once many are summed. Low-passed over this much skin they keep the shapes
+# (a broader nose, a fuller cheek) without the facets.
+FIELD_SMOOTHING_RADIUS = 0.012
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,22 @@ def _mouth_seam(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
     return (np.abs(points[:, 0]) < spec.mouth_half_width + MOUTH_SEAM[0]) & (np.abs(points[:, 1] - spec.mouth_y) < MOUTH_SEAM[1])
 
 
+def _through_eye_holes(points: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(V,) bool: rays that passed through the human head's eye openings (taller than the
+    stand-in's) and met the socket behind them: hits deeper than an eyeball's centre, in front of it."""
+    out = np.zeros(len(points), bool)
+    for center in eye_centers(spec):
+        dx = (points[:, 0] - center[0]) / spec.eye_socket_half_width
+        dy = (points[:, 1] - center[1]) / spec.eye_socket_half_height
+        out |= (dx**2 + dy**2 < 1.0) & (points[:, 2] < center[2])
+    return out
+
+
+def _unseen(projection: Projection, origins: np.ndarray, rays: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """(V,) bool: rays whose meeting point is not the face's skin (missed, or behind an eye opening)."""
+    return ~projection.hit | _through_eye_holes(origins + projection.distance[:, None] * rays, spec)
+
+
 def _fill(directions: np.ndarray, values: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """values (V, ...) with the holes replaced by a Gaussian-weighted mean of the rest over the
     unit directions (V, 3) they were measured along: smooth, and never beyond the values round it."""
@@ -108,7 +130,7 @@ def human_skin(origins: np.ndarray, rays: np.ndarray, spec: HeadSpec, projection
     if projection is None:
         projection = project(human.human_head(spec), origins, rays)
     directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
-    hole = ~projection.hit
+    hole = _unseen(projection, origins, rays, spec)
     distance = _fill(directions, projection.distance, hole) * (1.0 - ear_zone(origins))
     seam = _mouth_seam(origins + distance[:, None] * rays, spec)
     smooth = _fill(directions, distance, seam)
@@ -124,20 +146,28 @@ def head_surface(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: Hea
     return np.where((neck == 0)[:, None], skin, neck_surface(theta, neck, skin, spec))
 
 
-def human_fields(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, fields: np.ndarray, spec: HeadSpec) -> np.ndarray:
-    """fields (N, 3, K) over the human head's vertices (its identity targets) -> (V, 3, K) at the
-    stand-in's skin points: interpolated where a ray met the head, filled in from the rest where it
-    did not, fading out round the ear roots, down the neck and on the lids."""
+def human_fields(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, faces: np.ndarray, fields: np.ndarray,
+                 spec: HeadSpec) -> np.ndarray:
+    """fields (C, 3, K) over the human head's control points (its identity targets) -> (V, 3, K) at the
+    stand-in's skin points (grid parameters (V,), the grid's faces (F, 3)): interpolated where a
+    ray met the head, filled in from the rest where it did not, low-passed over the skin, fading
+    out round the ear roots, down the neck and on the lids."""
     origins, rays = cranium(theta, phi, neck, spec)
     head = human.human_head(spec)
     projection = project(head, origins, rays)
-    out = np.einsum("vc,vcdk->vdk", projection.barycentric, fields[head.triangles[projection.triangle]])
+    n = len(origins)
+    at_hit = scipy.sparse.coo_matrix((projection.barycentric.ravel(), (np.repeat(np.arange(n), 3), head.triangles[projection.triangle].ravel())),
+                                     shape=(n, len(head.vertices))).tocsr()
+    out = ((at_hit @ head.subdivision) @ fields.reshape(len(fields), -1)).reshape(n, *fields.shape[1:])
     directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
-    out = _fill(directions, out, ~projection.hit)
+    out = _fill(directions, out, _unseen(projection, origins, rays, spec))
+    skin = human_skin(origins, rays, spec, projection)
+    surface = np.where((neck == 0)[:, None], skin, neck_surface(theta, neck, skin, spec))
+    out = diffuse(surface, faces, out, FIELD_SMOOTHING_RADIUS)
     # Lids stay on the eyeballs: the skin an eye socket wraps moves as one piece, by the socket's
     # mean displacement (which the eyeball follows, shape_space._with_eyeballs), so no crease forms
     # where the lids meet the moving face round them.
-    for pull in socket_weights(human_skin(origins, rays, spec, projection), spec):
+    for pull in socket_weights(skin, spec):
         rigid = np.clip(LID_HOLD * pull, 0.0, 1.0)[:, None, None]
         mean = np.einsum("v,vdk->dk", pull, out) / max(pull.sum(), 1e-12)
         out = (1.0 - rigid) * out + rigid * mean

@@ -40,6 +40,10 @@ MACRO_TARGETS = tuple(f"{e}-{s}-{a}" for e in ("african", "asian", "caucasian") 
 MACRO_STD = 0.3
 MAX_UNIT_DISPLACEMENT = 0.003  # metres: no one direction moves a point further than this per unit
 
+# The named proportions were sized when they were the only large directions; the human targets
+# now vary the same things too, so each is halved to keep the totals at anthropometric spreads
+# (head breadth and face length about 5-7 mm, one standard deviation).
+NAMED_STD = 0.5
 NAMED_SHAPES = ("head_width", "head_height", "head_depth", "jaw_width", "lower_face_length", "nose_size",
                 "nose_width", "eye_spacing", "lip_fullness", "chin_prominence")
 
@@ -53,7 +57,7 @@ def _named(r: Regions) -> list[np.ndarray]:
         return np.stack([dx + zero, dy + zero, dz + zero], -1)
 
     nose = gaussian2d(x, y, 0, -0.020, 0.012, 0.020) * r.front
-    return [
+    return [NAMED_STD * d for d in (
         vec(0.065 * x, 0, 0),
         vec(0, 0.045 * np.maximum(y, 0) + 0.02 * y, 0),
         vec(0, 0, 0.05 * z),
@@ -64,7 +68,7 @@ def _named(r: Regions) -> list[np.ndarray]:
         vec(0.0025 * np.sign(x) * (gaussian2d(np.abs(x), y, 0.032, 0.004, 0.015, 0.014) * r.front), 0, 0),
         vec(0, 0, 0.002 * (r.upper_lip + r.lower_lip)),
         vec(0, -0.002 * gaussian2d(x, y, 0, -0.092, 0.016, 0.012) * r.front, 0.003 * gaussian2d(x, y, 0, -0.092, 0.016, 0.012) * r.front),
-    ]
+    )]
 
 
 def _sliders(folder: Path) -> list[tuple[Path | None, Path]]:
@@ -88,7 +92,7 @@ def _slider_field(head: human.HumanHead, low: Path | None, high: Path) -> np.nda
 
 
 def human_target_fields(spec: HeadSpec) -> tuple[list[str], np.ndarray]:
-    """The names of the human head's K directions and (N, 3, K) the displacement of its vertices
+    """The names of the human head's K directions and (C, 3, K) the displacement of its control points
     per unit of each."""
     head = human.human_head(spec)
     root = human.data_root() / "targets"
@@ -123,7 +127,7 @@ def human_directions(template: Template, slit_shifts: dict, spec: HeadSpec) -> t
     template's skin vertices (the grid with its slits opened by slit_shifts, as the template was built)."""
     grid = template.grid
     names, fields = human_target_fields(spec)
-    return names, onto_human.human_fields(grid.theta, open_slits(grid, slit_shifts), grid.neck, fields, spec)
+    return names, onto_human.human_fields(grid.theta, open_slits(grid, slit_shifts), grid.neck, grid.faces, fields, spec)
 
 
 def shape_directions(r: Regions, normals: np.ndarray, human_dirs: np.ndarray) -> np.ndarray:

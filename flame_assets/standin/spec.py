@@ -35,8 +35,8 @@ class HeadSpec:
     submental_flatness: float = 1.0  # how level the underside of the jaw runs back before the neck drops
     # Neck: an elliptic tube that ends open, like FLAME's.
     neck_center_z: float = -0.020
-    neck_half_width: float = 0.050
-    neck_half_depth: float = 0.054
+    neck_half_width: float = 0.057  # an adult neck: 11-12 cm across, 35-38 cm round
+    neck_half_depth: float = 0.057
     neck_bottom_y: float = -0.175
     # Eyes.
     eye_center_x: float = 0.0315

@@ -52,7 +52,12 @@ HAIR_EDGE = 0.03  # soft hairline
 HAIR_FRINGE_ACROSS, HAIR_FRINGE_DEPTH = 220.0, 0.07  # single hairs fraying the hairline: cells per radian, face units
 FOREHEAD_LINE_SPACING, FOREHEAD_LINE_WIDTH, FOREHEAD_LINE_WOBBLE = 0.075, 0.11, 0.035  # face units; width as a share of the spacing
 NECK_PORE_FADE = 0.7  # share of pore depth lost below the jaw
-HAIR_CAP_RAMP = 0.12  # the cap's thickness grows over this much height above the hairline (no ledge)
+HAIR_CAP_RAMP = 0.25  # the cap's thickness grows over this much height above the hairline (no ledge)
+# Hair is cut shorter at the sides than on top: below the crown the cap keeps this share of its
+# thickness, growing to the full cap over CROWN_RISE (heights above the brows, face units). A cap
+# of one thickness all round reads as a helmet.
+SIDE_HAIR_SHARE = 0.4
+CROWN_RISE = (0.3, 0.65)  # the crown stands about 0.74 above the brows
 
 
 def polyline_distance(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,8 +118,11 @@ def hair_coverage(identity: Identity, points: np.ndarray, layout: TexelLayout, j
 def vertex_hair_thickness(identity: Identity, layout: TexelLayout) -> np.ndarray:
     """(V,) metres by which each template vertex is pushed out along its normal: the hair cap.
     Scalp vertices only move rigidly with the head, so the cap keeps flow exact."""
-    cover = hair_coverage(identity, layout.vertex_points, layout, jitter=False, edge=HAIR_CAP_RAMP)
-    return identity.hair_thickness * layout.unit_m * cover
+    points = layout.vertex_points
+    cover = hair_coverage(identity, points, layout, jitter=False, edge=HAIR_CAP_RAMP)
+    brow_y = layout.landmarks[17:27, 1].mean()
+    taper = SIDE_HAIR_SHARE + (1.0 - SIDE_HAIR_SHARE) * smoothstep(brow_y + CROWN_RISE[0], brow_y + CROWN_RISE[1], points[:, 1])
+    return identity.hair_thickness * layout.unit_m * cover * taper
 
 
 def _lip_mask(points: np.ndarray, lm: np.ndarray) -> np.ndarray:
