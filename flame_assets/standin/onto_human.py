@@ -1,8 +1,8 @@
 """The stand-in's skin carried onto the human head (human.py) along the cranium's rays (surface.py):
 where a ray misses, or dives between the lips or through an eye opening, the distance is filled in
-from its surroundings, the
-lids stay on the eyeballs, and round the ear roots the skin fades back to the cranium, where the
-stand-in hangs its own ears. The head's identity targets are carried the same way."""
+from its surroundings, the lids stay on the eyeballs, and round the ear roots the skin fades back to
+the cranium, where the stand-in hangs its own ears. The head's identity targets are carried the
+same way."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,9 +25,9 @@ FILL_NEIGHBOURS = 256
 FILL_SIGMA = 0.06  # radians of direction over which a filled value averages its surroundings
 LID_HOLD = 2.0  # identity targets move the skin round an eye as one piece where the socket pull is over 1/LID_HOLD
 PROJECTION_REACH = 0.04  # metres: a skin point farther than this from the human surface keeps its own place
-# Identity targets interpolated over the head's 5 mm facets are piecewise linear: their kinks shade
-# as lumps and creases once many are summed. Low-passed over this much skin they keep the shapes
-# (a broader nose, a fuller cheek) without the facets.
+# MakeHuman's targets carry local bumps of their own: a hundred of them summed at random leave lumps
+# and creases on every face. Low-passed over this much skin they keep their shapes (a broader nose,
+# a fuller cheek) without the lumps (8 mm left some).
 FIELD_SMOOTHING_RADIUS = 0.012
 
 
@@ -142,7 +142,11 @@ def human_skin(origins: np.ndarray, rays: np.ndarray, spec: HeadSpec, projection
 def head_surface(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: HeadSpec) -> np.ndarray:
     """(V, 3) skin positions for grid parameters theta, phi (V,) and neck position (V,) in [0, 1]."""
     origins, rays = cranium(theta, phi, neck, spec)
-    skin = wrap_eye_sockets(human_skin(origins, rays, spec), spec)
+    return _with_neck(theta, neck, wrap_eye_sockets(human_skin(origins, rays, spec), spec), spec)
+
+
+def _with_neck(theta: np.ndarray, neck: np.ndarray, skin: np.ndarray, spec: HeadSpec) -> np.ndarray:
+    """skin (V, 3) on the head rows, the neck rows replaced by the neck's surface below it."""
     return np.where((neck == 0)[:, None], skin, neck_surface(theta, neck, skin, spec))
 
 
@@ -162,8 +166,7 @@ def human_fields(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, faces: np
     directions = origins / np.linalg.norm(origins, axis=1, keepdims=True)
     out = _fill(directions, out, _unseen(projection, origins, rays, spec))
     skin = human_skin(origins, rays, spec, projection)
-    surface = np.where((neck == 0)[:, None], skin, neck_surface(theta, neck, skin, spec))
-    out = diffuse(surface, faces, out, FIELD_SMOOTHING_RADIUS)
+    out = diffuse(_with_neck(theta, neck, skin, spec), faces, out, FIELD_SMOOTHING_RADIUS)
     # Lids stay on the eyeballs: the skin an eye socket wraps moves as one piece, by the socket's
     # mean displacement (which the eyeball follows, shape_space._with_eyeballs), so no crease forms
     # where the lids meet the moving face round them.
