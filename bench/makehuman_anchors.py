@@ -17,6 +17,7 @@ import numpy as np
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 from flame_assets.standin import human
+from flame_assets.standin.mesh import quad_triangles
 from flame_assets.standin.spec import SPEC
 from pipeline.fitting.detectors import MediapipeDetector
 
@@ -71,7 +72,7 @@ def main() -> None:
     mesh = human.base_mesh()
     quads = mesh.quads[human.SKIN_GROUP]
     quads = quads[mesh.vertices[quads][:, :, 1].min(1) > human.HEAD_CUT_Y]
-    triangles = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
+    triangles = quad_triangles(quads)
     image, centre = frontal_render(mesh.vertices, triangles)
     pixels = MediapipeDetector().detect(image)
     points = lift(pixels, centre, mesh.vertices, triangles)

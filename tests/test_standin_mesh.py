@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flame_assets.standin.mesh import catmull_clark, diffuse
+from flame_assets.standin.mesh import catmull_clark, diffuse, quad_triangles
 
 
 def _plane(n: int, size: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -15,10 +15,6 @@ def _plane(n: int, size: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     index = np.arange(n * n).reshape(n, n)
     quads = np.stack([index[:-1, :-1], index[1:, :-1], index[1:, 1:], index[:-1, 1:]], -1).reshape(-1, 4)
     return vertices, quads
-
-
-def _triangles(quads: np.ndarray) -> np.ndarray:
-    return np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
 
 
 def test_catmull_clark_rounds_a_cube_and_keeps_a_plane_flat():
@@ -42,7 +38,7 @@ def test_diffuse_keeps_constants_and_spreads_by_its_radius_at_any_resolution():
     widths = []
     for n in (41, 81):
         vertices, quads = _plane(n)
-        faces = _triangles(quads)
+        faces = quad_triangles(quads)
         np.testing.assert_allclose(diffuse(vertices, faces, np.full(len(vertices), 2.0), 0.01), 2.0)
         spike = np.zeros(len(vertices))
         centre = np.argmin(np.linalg.norm(vertices, axis=1))

