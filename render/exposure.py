@@ -2,12 +2,16 @@
 its exposure, then maps the scene's range onto the picture's with a film-like shoulder that rolls
 highlights off instead of clipping them flat.
 
-One gain (metered on the onset) and one curve serve both frames of a pair: the same mapping on
-both keeps brightness constancy, and nothing here moves a pixel, so the flow stays exact.
+It also white-balances, as a camera set for the scene's light does: a tungsten key does not turn
+every face orange. One white balance, one gain (metered on the onset) and one curve serve both
+frames of a pair: the same mapping on both keeps brightness constancy, and nothing here moves a
+pixel, so the flow stays exact.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .scene_spec import LightSpec
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 OPAQUE = 0.99  # pixels of the subject alone (not blended with the background)
@@ -15,6 +19,11 @@ MIN_METERED_PIXELS = 16  # fewer than this in the face box: leave the exposure a
 GAIN_LIMITS = (1.0 / 16.0, 16.0)  # at most four stops either way
 SHOULDER_KNEE = 0.6  # linear value where the shoulder starts; below it the curve is the identity
 FACE_BOX_SHRINK = 0.15  # share of the face box given up on each side: cheeks, not hair or background
+AMBIENT_COLOUR = (0.8, 0.8, 0.82)  # linear RGB of the flat world light (the analytic sky is taken as this too)
+# Irradiance on axis per watt at 1 m (Cycles' lamps): a point light spreads its power over 4 pi
+# steradians, a Lambertian area light sends P / pi on its axis.
+IRRADIANCE_PER_WATT = {"POINT": 1.0 / (4.0 * np.pi), "AREA": 1.0 / np.pi}
+LAMP_ON_SPHERE = 2.0 / 3.0  # mean cosine over the disc a sphere shows, lit from the viewer
 
 
 def face_box(landmarks: np.ndarray) -> tuple[int, int, int, int]:
@@ -54,3 +63,40 @@ def film_shoulder(linear: np.ndarray) -> np.ndarray:
     room = 1.0 - SHOULDER_KNEE
     over = np.maximum(linear - SHOULDER_KNEE, 0.0)
     return np.where(linear <= SHOULDER_KNEE, linear, SHOULDER_KNEE + room * (1.0 - np.exp(-over / room)))
+
+
+def lambert_phase(cos_angle: float) -> float:
+    """Brightness of a matte sphere lit at a phase angle (between the light and the viewer, as
+    seen from the sphere) over its brightness lit from the viewer: (sin a + (pi - a) cos a) / pi.
+    A face is round enough that a side light lights less of what the camera sees."""
+    a = float(np.arccos(np.clip(cos_angle, -1.0, 1.0)))
+    return (np.sin(a) + (np.pi - a) * np.cos(a)) / np.pi
+
+
+def illuminant(lights: tuple[LightSpec, ...], aim: np.ndarray, ambient: float, eye: np.ndarray) -> np.ndarray:
+    """(3,) linear RGB of the light the camera at `eye` (3,) sees reflected by a face at `aim`
+    (3,), up to the albedo: each lamp's colour times its irradiance there (a sun's strength is
+    its irradiance), times LAMP_ON_SPHERE and the Lambert phase of its angle to the camera, plus
+    the world light, which lights every side alike (pi times its radiance)."""
+    aim = np.asarray(aim, np.float64)
+    view = np.asarray(eye, np.float64) - aim
+    view /= np.linalg.norm(view)
+    total = np.pi * ambient * np.asarray(AMBIENT_COLOUR)
+    for light in lights:
+        towards = np.asarray(light.location, np.float64) - aim
+        distance = float(np.linalg.norm(towards))
+        if light.kind == "SUN":
+            irradiance = light.power
+        else:
+            irradiance = IRRADIANCE_PER_WATT[light.kind] * light.power / max(distance, 1e-3) ** 2
+        phase = lambert_phase(float(towards @ view) / max(distance, 1e-9))
+        total = total + LAMP_ON_SPHERE * phase * irradiance * np.asarray(light.color)
+    return total
+
+
+def white_balance_gains(light: np.ndarray, strength: float) -> np.ndarray:
+    """(3,) per-channel gains that take `strength` (0: none, 1: all) of the colour cast of a light
+    (3,) away, keeping its luminance: a grey card under it comes out grey at strength 1."""
+    light = np.maximum(np.asarray(light, np.float64), 1e-9)
+    gains = (float(light @ LUMA) / light) ** strength
+    return gains * float(light @ LUMA) / float((gains * light) @ LUMA)

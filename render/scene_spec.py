@@ -24,11 +24,13 @@ class LightSpec:
 @dataclass(frozen=True)
 class SkinMaps:
     """One identity's UV maps, S x S, row 0 at the top (v = 1): albedo (S, S, 3) linear RGB in
-    [0, 1], height (S, S) bump in arbitrary units (scaled by the material), roughness (S, S)."""
+    [0, 1], height (S, S) bump in arbitrary units (scaled by the material), roughness (S, S),
+    hair (S, S) scalp-hair coverage in [0, 1] (where the sheen runs across the strands)."""
 
     albedo: np.ndarray
     height: np.ndarray
     roughness: np.ndarray
+    hair: np.ndarray
 
     @property
     def size(self) -> int:
@@ -61,6 +63,7 @@ class SceneSpec:
     appearance: dict | None = None  # the identity's painted appearance (pipeline.appearance), as JSON
     clothing: dict | None = None  # shoulders and shirt (render.body.Clothing), as JSON; None: none drawn
     exposure: float | None = None  # metered face over skin-tone luminance (render.exposure); None: no metering, plain clip
+    white_balance: float = 0.0  # share of the light's colour cast the camera takes away (render.exposure); 0: none
 
     def to_json(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("world_from_camera", "lights", "background")}

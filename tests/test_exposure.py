@@ -9,7 +9,17 @@ from pipeline.synthesis.distributions import RecipeError
 from pipeline.synthesis.pair import develop
 from pipeline.synthesis.recipe import load_recipe, parse_recipe
 from render.backgrounds import composite, srgb_to_linear, to_uint8_srgb
-from render.exposure import GAIN_LIMITS, LUMA, SHOULDER_KNEE, exposure_gain, face_box, face_luminance, film_shoulder
+from render.exposure import (
+    GAIN_LIMITS,
+    LUMA,
+    SHOULDER_KNEE,
+    exposure_gain,
+    face_box,
+    face_luminance,
+    film_shoulder,
+    lambert_phase,
+    white_balance_gains,
+)
 
 SIZE = 64
 
@@ -92,7 +102,28 @@ def test_recipe_exposure_keys():
     text = load_recipe("meflow-v1").text
     assert load_recipe("meflow-v1").render.exposure.face_exposure == (0.75, 1.1)
     assert load_recipe("smoke").render.exposure.face_exposure is None
+    assert load_recipe("meflow-v1").render.exposure.white_balance == 0.8
+    assert load_recipe("smoke").render.exposure.white_balance == 0.0  # no table: the lights' colours as they are
+    with pytest.raises(RecipeError, match=r"\[render.exposure\] white_balance must be a number in \[0.0, 1.0\], got 1.5"):
+        parse_recipe(text.replace("white_balance = 0.8", "white_balance = 1.5"), "broken.toml")
     with pytest.raises(RecipeError, match=r"\[render.exposure\] face_exposure must be \[low, high\]"):
         parse_recipe(text.replace("face_exposure = [0.75, 1.1]", "face_exposure = [1.1, 0.75]"), "broken.toml")
     with pytest.raises(RecipeError, match=r"\[render.exposure\] has unknown key 'iso'"):
         parse_recipe(text.replace("face_exposure = [0.75, 1.1]", "iso = 400"), "broken.toml")
+
+
+def test_white_balance_gains_make_a_grey_card_grey_and_keep_its_brightness():
+    tungsten = np.array([1.0, 0.45, 0.15])
+    card = 0.18 * tungsten  # a grey card's radiance under that light
+    balanced = white_balance_gains(tungsten, 1.0) * card
+    np.testing.assert_allclose(balanced / balanced.mean(), 1.0, atol=1e-9)
+    assert balanced @ LUMA == pytest.approx(card @ LUMA)
+    np.testing.assert_allclose(white_balance_gains(tungsten, 0.0), 1.0)
+    partly = white_balance_gains(tungsten, 0.8) * card
+    assert 1.0 < partly[0] / partly[2] < tungsten[0] / tungsten[2]  # some warmth stays
+
+
+def test_side_lights_light_less_of_what_the_camera_sees():
+    assert lambert_phase(1.0) == pytest.approx(1.0)
+    assert lambert_phase(0.0) == pytest.approx(1.0 / np.pi)
+    assert lambert_phase(-1.0) == pytest.approx(0.0, abs=1e-12)

@@ -83,6 +83,7 @@ def _mutate(text: str, old: str, new: str) -> str:
     ("count = [1, 3]", "count = [3, 1]", r"\[render.lighting\] count must be \[low, high\]"),
     ("elevation_deg = [0.0, 50.0]", "elevation_deg = [0.0, 120.0]", r"\[render.lighting\] elevation_deg must be \[low, high\] with -90"),
     ("azimuth_deg = 55.0", "azimuth_deg = -5.0", r"\[render.lighting\] azimuth_deg must be a number in \[0.0, 180.0\]"),
+    ("key_azimuth_deg = [20.0, 60.0]", "key_azimuth_deg = [60.0, 20.0]", r"\[render.lighting\] key_azimuth_deg must be \[low, high\]"),
     ('kinds = ["studio", "bokeh"]', 'kinds = ["images"]', r"image_folder is empty"),
     ('kinds = ["studio", "bokeh"]', 'kinds = ["studio", "window"]', r"\[render.background\] kinds"),
     ("[schedule]", "[schedul]", r"missing 'schedule'"),
@@ -134,22 +135,29 @@ def test_photo_sources_parse_with_fitting_defaults_and_name_bad_keys():
             parse_recipe(text[:start] + f"[source]\n{source}\n\n" + text[end:], "r.toml")
 
 
-@pytest.mark.parametrize("recipe,low,high,side", [("meflow-v1", 0.0, 50.0, 55.0), ("smoke", -20.0, 70.0, 80.0)])
-def test_lights_stay_within_the_recipe_directions(recipe, low, high, side):
+@pytest.mark.parametrize("recipe,low,high,side,key", [("meflow-v1", 0.0, 50.0, 60.0, (20.0, 60.0)), ("smoke", -20.0, 70.0, 80.0, None)])
+def test_lights_stay_within_the_recipe_directions(recipe, low, high, side, key):
     """[render.lighting] elevation_deg and azimuth_deg bound where every light stands round the face
     (meflow-v1 keeps portrait lights at or above eye level and short of split light; a recipe
-    without the keys keeps the wide defaults), and the whole range is drawn."""
+    without the keys keeps the wide defaults), key_azimuth_deg where the first light (the key)
+    stands, on both sides, and the whole range is drawn."""
     from types import SimpleNamespace
 
     from pipeline.synthesis.scene_sampling import sample_scene
 
     profile = load_recipe(recipe).render
+    assert profile.lighting.key_azimuth_deg == key
     onset = SimpleNamespace(landmarks=np.random.default_rng(0).normal(scale=0.03, size=(68, 3)))
-    directions = []
+    directions, keys = [], []
     for k in range(60):
         scene = sample_scene(profile, np.random.default_rng(k), onset, cycles_seed=0)
         directions += [np.asarray(light.location) - np.asarray(scene.aim) for light in scene.lights]
+        keys.append(len(directions) - len(scene.lights))
     d = np.array(directions) / np.linalg.norm(directions, axis=1, keepdims=True)
     elevation, azimuth = np.degrees(np.arcsin(d[:, 1])), np.degrees(np.arctan2(d[:, 0], d[:, 2]))
     assert elevation.min() >= low - 1e-6 and elevation.max() <= high + 1e-6 and np.abs(azimuth).max() <= side + 1e-6
     assert elevation.min() < low + 10.0 and elevation.max() > high - 10.0 and np.abs(azimuth).max() > side - 10.0
+    if key is not None:
+        key_azimuth = azimuth[keys]
+        assert np.abs(key_azimuth).min() >= key[0] - 1e-6 and np.abs(key_azimuth).max() <= key[1] + 1e-6
+        assert (key_azimuth > 0).sum() > 15 and (key_azimuth < 0).sum() > 15  # from either side

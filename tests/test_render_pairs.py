@@ -258,3 +258,38 @@ def test_renders_are_exposed_for_training(worker):
         saturated.append((face >= 0.98).any(-1).mean())
     assert all(0.05 < m < 0.85 for m in medians), medians
     assert np.mean(saturated) < 0.15, saturated
+
+
+def test_white_balance_takes_the_lights_colour_cast_away(worker):
+    """A tungsten key and a cool daylight fill over the grey world light, rendered by Cycles: the
+    camera balanced for that mix (strength 1) gives the face the colours it has under white lamps;
+    without it the face is as warm as the key made it."""
+    from pipeline.synthesis.pair import scene_white_balance
+    from pipeline.synthesis.scene_sampling import blackbody_rgb
+    from render.backgrounds import srgb_to_linear
+    from render.scene_spec import LightSpec
+
+    inputs = worker.plan(2)
+    aim = np.asarray(inputs.scene.aim)
+
+    def lit(key: np.ndarray, fill: np.ndarray, white_balance: float) -> np.ndarray:
+        lights = (LightSpec("POINT", tuple(aim + [0.3, 0.2, 0.8]), 0.1, tuple(key), 12.0),
+                  LightSpec("AREA", tuple(aim + [-0.6, 0.1, 0.6]), 0.5, tuple(fill), 3.0))
+        inputs.scene = dataclasses.replace(inputs.scene, lights=lights, ambient=0.2, sky=False, exposure=None,
+                                           glasses=False, white_balance=white_balance)
+        assert (scene_white_balance(inputs.scene) is None) == (white_balance == 0.0)
+        return worker.render(inputs)
+
+    white = np.ones(3)
+    renders = {"reference": lit(white, white, 0.0), "warm": lit(blackbody_rgb(2700), blackbody_rgb(9000), 0.0),
+               "balanced": lit(blackbody_rgb(2700), blackbody_rgb(9000), 1.0)}
+    face = np.logical_and.reduce([r.mask for r in renders.values()] + [(r.onset < 250).all(-1) for r in renders.values()])
+    mean = {name: srgb_to_linear(r.onset[face] / 255.0).mean(0) for name, r in renders.items()}
+
+    def cast(name: str) -> float:  # how far the face's channels drifted apart from the reference's
+        ratio = mean[name] / mean["reference"]
+        return float(ratio.max() / ratio.min())
+
+    assert face.sum() > 500
+    assert cast("warm") > 1.3, mean
+    assert cast("balanced") < 1.06, mean

@@ -42,8 +42,8 @@ class HeadSpec:
     eye_center_x: float = 0.0315
     eye_center_y: float = 0.004
     eye_half_width: float = 0.0145  # corner to centre
-    eye_upper_opening: float = 0.0048  # upper lid above the slit, at the eye's middle: it covers the top of the iris
-    eye_lower_opening: float = 0.0030
+    eye_upper_opening: float = 0.0052  # upper lid above the slit, at the eye's middle: it covers the top 1 mm of the iris
+    eye_lower_opening: float = 0.0045  # the lower lid at the iris's lower edge (adult margin-to-reflex distances: 4-5 mm each)
     eyeball_radius: float = 0.0120
     eyeball_protrusion: float = 0.0010  # cornea apex in front of the un-wrapped face surface
     lid_thickness: float = 0.0012

@@ -69,6 +69,7 @@ class Identity:
     recession: float
     sideburns: float
     texture: str = ""
+    skin_shine: float = 1.0  # how oily the T-zone is (0: as matte as the cheeks)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -118,4 +119,5 @@ def sample_identity(profile: AppearanceProfile, rng: np.random.Generator, textur
         hair_style=style, hair_colour=tuple(float(c) for c in hair), hair_thickness=float(thickness),
         hairline=float(rng.uniform(*profile.hairline)), recession=float(rng.uniform(*profile.recession)),
         sideburns=float(u[6]), texture=texture,
+        skin_shine=float(rng.uniform(0.2, 1.0)),  # drawn last: the draws before it stay where they were
     )

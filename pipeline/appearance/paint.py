@@ -20,7 +20,7 @@ from .noise import fbm, lattice_noise, texel_noise
 # blood takes green and blue and leaves red.
 MELANIN_ABSORPTION = np.array([0.55, 0.9, 1.5])
 BLOOD_ABSORPTION = np.array([0.05, 0.9, 0.55])
-SKIN_ROUGHNESS, LIP_ROUGHNESS, HAIR_ROUGHNESS = 0.5, 0.3, 0.6
+SKIN_ROUGHNESS, LIP_ROUGHNESS, HAIR_ROUGHNESS = 0.5, 0.3, 0.4  # hair: a sheen, stretched by the material's anisotropy
 # Feature sizes in face units (1 = brow to chin, about 12 cm).
 PORE_SIZE, STUBBLE_SIZE, HAIR_FIBRE_SIZE = 0.004, 0.004, 0.003
 FRECKLE_SIZE, BLEMISH_SIZE = 0.012, 0.02
@@ -52,6 +52,10 @@ HAIR_EDGE = 0.03  # soft hairline
 HAIR_FRINGE_ACROSS, HAIR_FRINGE_DEPTH = 220.0, 0.07  # single hairs fraying the hairline: cells per radian, face units
 FOREHEAD_LINE_SPACING, FOREHEAD_LINE_WIDTH, FOREHEAD_LINE_WOBBLE = 0.075, 0.11, 0.035  # face units; width as a share of the spacing
 NECK_PORE_FADE = 0.7  # share of pore depth lost below the jaw
+# At 512 px a pore is under a pixel: at full relief their bump shaded the whole face as stucco.
+PORE_RELIEF = 0.45
+# Sebum makes the T-zone (forehead, nose) glossier than the cheeks: roughness taken off there.
+OILY_SHINE = 0.14
 HAIR_CAP_RAMP = 0.25  # the cap's thickness grows over this much height above the hairline (no ledge)
 # Hair is cut shorter at the sides than on top: below the crown the cap keeps this share of its
 # thickness, growing to the full cap over CROWN_RISE (heights above the brows, face units). A cap
@@ -273,7 +277,7 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     # The neck's few grid rows stretch texel noise into streaks; its pores are faint anyway.
     pore_depth = identity.pores * (1.0 - NECK_PORE_FADE * smoothstep(lm[8, 1] - 0.05, lm[8, 1] - 0.2, p[:, 1]))
     pores = detail(PORE_SIZE, seed + 13)
-    height = -pore_depth * smoothstep(0.5, 1.8, pores)
+    height = -PORE_RELIEF * pore_depth * smoothstep(0.5, 1.8, pores)
     colour *= (1.0 - 0.06 * pore_depth * smoothstep(0.8, 2.0, pores))[:, None]
     brow_y = lm[17:27, 1].mean()
     forehead = (smoothstep(brow_y + 0.08, brow_y + 0.14, p[:, 1]) * smoothstep(brow_y + 0.45, brow_y + 0.3, p[:, 1])
@@ -292,7 +296,8 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     age = identity.wrinkles**2  # most faces are smooth; a few are lined
     height -= 1.2 * age * creases
     colour *= (1.0 - 0.08 * age * creases)[:, None]
-    roughness = np.full(n, SKIN_ROUGHNESS)
+    t_zone = np.clip(_gauss(p, lm[30] + np.array([0.0, 0.08, 0.0]), 0.1) + forehead * smoothstep(0.3, 0.1, np.abs(p[:, 0])), 0.0, 1.0)
+    roughness = SKIN_ROUGHNESS - OILY_SHINE * identity.skin_shine * t_zone
 
     # Stubble: dark dots and a grey-blue shadow where a beard grows.
     lips = _lip_mask(p, lm)
@@ -350,10 +355,10 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
         roughness = roughness * (1 - hair) + hair * HAIR_ROUGHNESS
         height += hair * 1.5 * strands
 
-    return _to_maps(layout, colour, height, roughness)
+    return _to_maps(layout, colour, height, roughness, hair)
 
 
-def _to_maps(layout: TexelLayout, colour: np.ndarray, height: np.ndarray, roughness: np.ndarray) -> SkinMaps:
+def _to_maps(layout: TexelLayout, colour: np.ndarray, height: np.ndarray, roughness: np.ndarray, hair: np.ndarray) -> SkinMaps:
     """Scatter per-texel values into S x S maps; uncovered texels take the mean (no seams in mips)."""
     size = layout.size
 
@@ -364,4 +369,5 @@ def _to_maps(layout: TexelLayout, colour: np.ndarray, height: np.ndarray, roughn
         out[layout.texels] = values
         return out.reshape(size, size, channels) if channels > 1 else out.reshape(size, size)
 
-    return SkinMaps(albedo=np.clip(scatter(colour, 3), 0.0, 1.0), height=scatter(height, 1), roughness=scatter(roughness, 1))
+    return SkinMaps(albedo=np.clip(scatter(colour, 3), 0.0, 1.0), height=scatter(height, 1), roughness=scatter(roughness, 1),
+                    hair=scatter(hair, 1))

@@ -14,7 +14,7 @@ from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
 from render.body import PART_CLOTH, VERTICES, Clothing, body_faces, body_vertices, neck_loop, place_body, to_local
 from render.camera import Camera, flow_from_targets
-from render.exposure import LUMA, exposure_gain, face_box, face_luminance, film_shoulder
+from render.exposure import LUMA, exposure_gain, face_box, face_luminance, film_shoulder, illuminant, white_balance_gains
 from render.glasses import glasses_local, place_glasses
 from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth
 from render.rigid import apply_motion, head_motion, rigid_fit
@@ -159,12 +159,25 @@ def mouth_states(mouth: MouthMesh, anchors_of: np.ndarray, geometry: dict[str, S
     return tuple(out)
 
 
+def scene_white_balance(spec: SceneSpec) -> np.ndarray | None:
+    """(3,) the camera's white-balance gains for a scene's light, or None when it has none."""
+    if spec.white_balance <= 0.0:
+        return None
+    eye = np.asarray(spec.world_from_camera)[:3, 3]
+    return white_balance_gains(illuminant(spec.lights, np.asarray(spec.aim), spec.ambient, eye), spec.white_balance)
+
+
 def develop(onset_rgba: np.ndarray, apex_rgba: np.ndarray, background: np.ndarray, landmarks: np.ndarray,
-            exposure: float | None, skin_tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            exposure: float | None, skin_tone: np.ndarray, white_balance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The pair's 8-bit sRGB pictures: each (H, W, 4) premultiplied render over the (H, W, 3)
-    background. With an exposure (SceneSpec.exposure), one gain metered on the onset face
-    (landmarks (68, 2) pixels; skin_tone (3,) linear albedo) and the film shoulder serve both
-    frames, so they share one mapping; without, pixels are clipped at white as they are."""
+    background. white_balance: (3,) gains (render.exposure.white_balance_gains) on the rendered
+    subject, not on the backdrop, which is a picture of its own colours. With an exposure
+    (SceneSpec.exposure), one gain metered on the onset face (landmarks (68, 2) pixels; skin_tone
+    (3,) linear albedo) and the film shoulder serve both frames, so they share one mapping;
+    without, pixels are clipped at white as they are."""
+    if white_balance is not None:
+        scale = np.append(np.asarray(white_balance), 1.0).astype(onset_rgba.dtype)
+        onset_rgba, apex_rgba = onset_rgba * scale, apex_rgba * scale
     onset, apex = composite(onset_rgba, background), composite(apex_rgba, background)
     if exposure is None:
         return to_uint8_srgb(onset), to_uint8_srgb(apex)
@@ -268,7 +281,7 @@ class RenderWorker:
         camera = Camera(spec.width, spec.height, spec.focal_mm, np.asarray(spec.world_from_camera))
         background = make_background(spec.background, spec.height, spec.width)
         onset, apex = develop(pair.onset_rgba, pair.apex_rgba, background, camera.project(geo["onset"].landmarks),
-                              spec.exposure, np.asarray(spec.skin_tone))
+                              spec.exposure, np.asarray(spec.skin_tone), scene_white_balance(spec))
         result = SampleResult(
             inputs=inputs,
             onset=onset,

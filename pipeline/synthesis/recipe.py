@@ -221,6 +221,7 @@ class Lighting:
     sky_probability: float
     elevation_deg: tuple[float, float] = LIGHT_ELEVATION_DEG  # of each light above the face's horizon
     azimuth_deg: float = LIGHT_AZIMUTH_DEG  # each light at most this far round the head from the face's front
+    key_azimuth_deg: tuple[float, float] | None = None  # the first light (the key) this far round, either side; None: as the others
 
 
 @dataclass(frozen=True)
@@ -233,9 +234,11 @@ class Background:
 class ExposureProfile:
     """The recipe's [render.exposure] table: face_exposure, the range the camera's metering draws
     from (the face's median luminance over its skin tone's; see render.exposure). None: no metering
-    and no highlight shoulder, pixels as the lights make them (recipes without the table)."""
+    and no highlight shoulder, pixels as the lights make them (recipes without the table).
+    white_balance: the share of the lights' colour cast the camera takes away (0: none, 1: all)."""
 
     face_exposure: tuple[float, float] | None = None
+    white_balance: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -422,7 +425,8 @@ def _appearance(ren: _Section) -> AppearanceProfile:
 def _exposure(ren: _Section) -> ExposureProfile:
     """[render.exposure]: optional; without face_exposure the camera neither meters nor rolls off."""
     table, d = _optional_table(ren, "exposure", ExposureProfile)
-    return ExposureProfile(face_exposure=table.range("face_exposure", 0.05, 4.0) if "face_exposure" in table.data else d.face_exposure)
+    return ExposureProfile(face_exposure=table.range("face_exposure", 0.05, 4.0) if "face_exposure" in table.data else d.face_exposure,
+                           white_balance=table.number("white_balance", 0.0, 1.0, default=d.white_balance))
 
 
 def _clothing(ren: _Section) -> ClothingProfile:
@@ -492,7 +496,8 @@ def parse_recipe(text: str, file: str = "<recipe>") -> Recipe:
             power_w=light.range("power_w", 0.0, 1e5), sun_strength=light.range("sun_strength", 0.0, 100.0),
             ambient=light.range("ambient", 0.0, 10.0), sky_probability=light.number("sky_probability", 0.0, 1.0),
             elevation_deg=light.range("elevation_deg", -90.0, 90.0, default=list(LIGHT_ELEVATION_DEG)),
-            azimuth_deg=light.number("azimuth_deg", 0.0, 180.0, default=LIGHT_AZIMUTH_DEG)),
+            azimuth_deg=light.number("azimuth_deg", 0.0, 180.0, default=LIGHT_AZIMUTH_DEG),
+            key_azimuth_deg=light.range("key_azimuth_deg", 0.0, 180.0) if "key_azimuth_deg" in light.data else None),
         background=Background(kinds=bg.choices("kinds", BACKGROUND_KINDS), image_folder=bg.text("image_folder", default="")),
         glasses_probability=glasses.number("probability", 0.0, 1.0),
         appearance=_appearance(ren),

@@ -9,13 +9,15 @@ from render.camera import focal_px, look_at
 from render.scene_spec import LightSpec, SceneSpec
 
 from .meshes import StateGeometry
-from .recipe import ClothingProfile, RenderProfile
+from .recipe import ClothingProfile, Lighting, RenderProfile
 
 HEAD_HEIGHT_PER_BROW_TO_CHIN = 1.9  # crown-to-chin over brow-to-chin, adult average
 FRAMING_RAISE = 0.08  # aim a little above the landmark centre, towards the forehead
 LIGHT_DISTANCE_M = (0.6, 1.5)
 SUN_ANGLE_RAD = (0.02, 0.3)
-IRIS_COLOURS = ("#3b2418", "#5a3a22", "#6b7f3a", "#4a6d8c", "#7a8a99", "#2a1a10")
+# Dark brown, brown, near black, hazel, green, blue, grey: brown irises are most of the world's.
+IRIS_COLOURS = ("#3b2418", "#5a3a22", "#2a1a10", "#6e5030", "#6b7f3a", "#4a6d8c", "#7a8a99")
+IRIS_WEIGHTS = (0.3, 0.2, 0.15, 0.1, 0.07, 0.12, 0.06)
 BACKGROUND_SCALE = (3.0, 12.0)
 AREA_ON_AXIS_GAIN = 4.0  # a Lambertian area light sends P/pi on axis, a point light P/(4 pi): match them
 FILL_LIGHT_SHARE = (0.2, 0.6)  # lights after the first (the key) are fills at this share of its power
@@ -54,12 +56,22 @@ def frame_face(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     return target, head_height
 
 
+def _azimuth(spec: Lighting, rng: np.random.Generator, key: bool) -> float:
+    """Degrees round the head from the face's front of one light. The key keeps to its own range,
+    on either side (portrait light models the face; a frontal key flattens it). One draw either way."""
+    if key and spec.key_azimuth_deg is not None:
+        lo, hi = spec.key_azimuth_deg
+        u = rng.uniform(-1.0, 1.0)
+        return float(np.sign(u) * (lo + abs(u) * (hi - lo)))
+    return float(rng.uniform(-spec.azimuth_deg, spec.azimuth_deg))
+
+
 def _lights(profile: RenderProfile, rng: np.random.Generator, target: np.ndarray) -> tuple[LightSpec, ...]:
     spec = profile.lighting
     lights = []
     for i in range(int(rng.integers(spec.count[0], spec.count[1] + 1))):
         kind = str(rng.choice(spec.types))
-        direction = _direction(rng.uniform(-spec.azimuth_deg, spec.azimuth_deg), rng.uniform(*spec.elevation_deg))
+        direction = _direction(_azimuth(spec, rng, key=i == 0), rng.uniform(*spec.elevation_deg))
         distance = rng.uniform(*LIGHT_DISTANCE_M)
         location = target + distance * direction
         colour = blackbody_rgb(rng.uniform(*spec.temperature_k))
@@ -122,7 +134,7 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
         lights=_lights(profile, rng, target), ambient=ambient, sky=sky,
         sun_direction=tuple(_direction(rng.uniform(-90, 90), rng.uniform(10, 80))),
         background=_background(profile, rng, background_images or []), skin_tone=tuple(skin),
-        iris_color=tuple(hex_to_linear(str(rng.choice(IRIS_COLOURS)))),
+        iris_color=tuple(hex_to_linear(str(rng.choice(IRIS_COLOURS, p=IRIS_WEIGHTS)))),
         glasses=bool(rng.random() < profile.glasses_probability), samples=profile.samples,
         denoise=profile.denoise, seed=cycles_seed, texture=texture, appearance=appearance,
         # Drawn last, so adding them left every earlier draw of a sample where it was.
@@ -130,4 +142,5 @@ def sample_scene(profile: RenderProfile, rng: np.random.Generator, onset: StateG
         sclera_veins=float(rng.uniform(*profile.appearance.sclera_veins) ** 2),  # most eyes are clear, a few bloodshot
         clothing=_clothing(profile.clothing, rng),
         exposure=float(rng.uniform(*profile.exposure.face_exposure)) if profile.exposure.face_exposure else None,
+        white_balance=profile.exposure.white_balance,
     )

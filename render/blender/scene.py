@@ -28,7 +28,7 @@ from .settings import apply_cycles_settings, gpu_devices
 
 MAX_LIGHTS = 8
 BORDER_MARGIN_PX = 4  # beyond the pixel filter's reach (1.5 px wide) and the denoiser's edge handling
-SKIN_MAPS = ("albedo", "height", "roughness")
+SKIN_MAPS = ("albedo", "height", "roughness", "hair")
 EYE_PATTERN_PERIOD = 997  # the iris and vein noise is offset by the sample's seed modulo this: a different eye per sample
 
 
@@ -267,7 +267,7 @@ class BlenderScene:
     def _set_maps(self, maps: SkinMaps | None) -> None:
         """Upload a sample's painted maps (Blender images start at the bottom row)."""
         use = 1.0 if maps is not None else 0.0
-        for key in ("use_maps", "use_map_roughness", "bump"):
+        for key in ("use_maps", "use_map_roughness", "bump", "use_hair"):
             self.skin_nodes[key].default_value = use
         if maps is None:
             return
