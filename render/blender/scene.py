@@ -136,7 +136,7 @@ class BlenderScene:
         self.texture_image = bpy.data.images.new("texture", 4, 4)
         self.texture_path = ""
         self.maps = {name: bpy.data.images.new(f"skin_{name}", 4, 4, float_buffer=True) for name in SKIN_MAPS}
-        for name in ("height", "roughness"):
+        for name in ("height", "roughness", "hair"):  # data, not colours
             self.maps[name].colorspace_settings.name = "Non-Color"
         skin, self.skin_nodes = mats.skin_material(self.texture_image, self.maps)
         eye, self.eye_nodes = mats.eye_material()
