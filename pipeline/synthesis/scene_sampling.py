@@ -6,6 +6,7 @@ import numpy as np
 from render.backgrounds import PHOTO_KINDS, BackgroundSpec, muted_colour, srgb_to_linear
 from render.body import Clothing
 from render.camera import focal_px, look_at
+from render.exposure import IRRADIANCE_PER_WATT
 from render.scene_spec import LightSpec, SceneSpec
 
 from .meshes import StateGeometry
@@ -19,7 +20,8 @@ SUN_ANGLE_RAD = (0.02, 0.3)
 IRIS_COLOURS = ("#3b2418", "#5a3a22", "#2a1a10", "#6e5030", "#6b7f3a", "#4a6d8c", "#7a8a99")
 IRIS_WEIGHTS = (0.3, 0.2, 0.15, 0.1, 0.07, 0.12, 0.06)
 BACKGROUND_SCALE = (3.0, 12.0)
-AREA_ON_AXIS_GAIN = 4.0  # a Lambertian area light sends P/pi on axis, a point light P/(4 pi): match them
+# An area light sends 4x a point light's irradiance on its axis (render.exposure): divided out, so equal powers light alike.
+AREA_ON_AXIS_GAIN = IRRADIANCE_PER_WATT["AREA"] / IRRADIANCE_PER_WATT["POINT"]
 FILL_LIGHT_SHARE = (0.2, 0.6)  # lights after the first (the key) are fills at this share of its power
 SKIN_ALBEDO = 0.75  # palette colours are how skin looks; as albedo they are scaled below 1
 SKY_STRENGTH = 0.35  # the analytic sky is brighter than a flat ambient of the same strength
