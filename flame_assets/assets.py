@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facial.demographics import CORNERS
 from facial.flame_layout import N_SHAPE
 from facial.ibug68 import INNER, JAW
 
@@ -37,7 +38,8 @@ class FlameAssets:
     v_template (V, 3), faces (F, 3), shapedirs (V, 3, K), posedirs (V, 3, 9 (J-1)),
     j_regressor (J, V), weights (V, J), parents (J,) with -1 at the root; optional eyelids
     (2, V, 3) [left, right]; static landmark embedding (51,) faces + (51, 3) barycentrics;
-    dynamic contour embedding (79, 17) + (79, 17, 3); UVs (T, 2) + (F, 3) per-face UV indices.
+    dynamic contour embedding (79, 17) + (79, 17, 3); UVs (T, 2) + (F, 3) per-face UV indices;
+    demographic corners (12,) direction indices + (12,) whole-corner coefficients.
     """
 
     release: str
@@ -58,6 +60,13 @@ class FlameAssets:
     uv_coords: np.ndarray | None = None
     uv_faces: np.ndarray | None = None
     expression_names: tuple[str, ...] | None = None
+    demographic_index: np.ndarray | None = None  # (12,) shape directions of facial.demographics.CORNERS
+    demographic_full: np.ndarray | None = None  # (12,) the coefficient of each that applies its whole corner
+
+    @property
+    def has_demographics(self) -> bool:
+        """Whether the model carries MakeHuman's sex / ancestry / age corners (the stand-in does)."""
+        return self.demographic_index is not None
 
     @property
     def n_vertices(self) -> int:
@@ -173,11 +182,26 @@ def parse_model_dict(data: dict, path: Path) -> dict:
         if not np.all(np.isfinite(arr)):
             raise AssetError(f"{path.name}: '{name}' holds NaN or infinite values; the file is damaged")
     names = data.get("expression_names")
-    return dict(
+    return dict(**_demographics(data, path, n_shape),
         v_template=v_template, faces=faces, shapedirs=shapedirs, n_shape=n_shape,
         posedirs=posedirs, j_regressor=j_regressor, weights=weights, parents=parents,
         expression_names=tuple(str(n) for n in names) if names is not None else None,
     )
+
+
+def _demographics(data: dict, path: Path, n_shape: int) -> dict:
+    """The optional demographic corners (facial.demographics): both keys or neither."""
+    if "demographic_index" not in data and "demographic_full" not in data:
+        return {}
+    index = np.asarray(data.get("demographic_index", ()), dtype=np.int64)
+    full = np.asarray(data.get("demographic_full", ()), dtype=np.float64)
+    if index.shape != (len(CORNERS),) or full.shape != (len(CORNERS),):
+        raise AssetError(f"{path.name}: 'demographic_index' and 'demographic_full' must both hold {len(CORNERS)} values "
+                         f"(one per corner of facial.demographics.CORNERS); the file is damaged, rebuild it")
+    if index.min() < 0 or index.max() >= n_shape or not np.all(np.isfinite(full)) or full.min() <= 0:
+        raise AssetError(f"{path.name}: 'demographic_index' must name shape directions below {n_shape} and "
+                         f"'demographic_full' hold positive coefficients; the file is damaged, rebuild it")
+    return {"demographic_index": index, "demographic_full": full}
 
 
 def _load_optional(path: Path, what: str):
@@ -316,6 +340,8 @@ def save_npz(assets: FlameAssets, path: Path) -> Path:
     )
     if assets.expression_names is not None:
         arrays["expression_names"] = np.asarray(assets.expression_names)
+    if assets.has_demographics:
+        arrays["demographic_index"], arrays["demographic_full"] = assets.demographic_index, assets.demographic_full
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **arrays)

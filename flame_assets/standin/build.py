@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
+from facial.demographics import CORNERS
+
 from ..assets import ROOT_PARENT
 from ..cache import atomic_folder, default_cache_dir
 from . import expressions, human, shape_space
@@ -54,7 +56,9 @@ def build_model(spec: HeadSpec = SPEC) -> dict:
     normals = vertex_normals(template.vertices, template.faces)
     n_skin = template.grid.n_vertices
     region_normals = np.concatenate([normals[:n_skin], np.zeros((2, 3))])
-    human_names, human_dirs = shape_space.human_directions(template, slit_shifts(template.grid, spec), spec)
+    human_names, human_dirs, human_full = shape_space.human_directions(template, slit_shifts(template.grid, spec), spec)
+    shape_names = list(shape_space.NAMED_SHAPES) + human_names
+    corners = [len(shape_space.NAMED_SHAPES) + human_names.index(f"macro {c}") for c in CORNERS]
     shapedirs = np.concatenate([
         _to_vertices(template, shape_space.shape_directions(regions, region_normals, human_dirs)),
         _to_vertices(template, expressions.expression_directions(regions, joints[2])),
@@ -71,7 +75,9 @@ def build_model(spec: HeadSpec = SPEC) -> dict:
         static_lmk_faces=static_faces, static_lmk_bary=static_bary,
         dynamic_lmk_faces=contour_faces, dynamic_lmk_bary=contour_bary,
         uv=template.uv, uv_faces=template.uv_faces,
-        shape_names=list(shape_space.NAMED_SHAPES) + human_names,
+        shape_names=shape_names,
+        demographic_index=np.array(corners, np.int64),
+        demographic_full=human_full[np.array(corners) - len(shape_space.NAMED_SHAPES)],
     )
 
 
@@ -96,6 +102,7 @@ def write_files(model: dict, out_dir: Path) -> None:
     flame["J_regressor"] = scipy.sparse.csc_matrix(model["J_regressor"])
     flame["bs_style"], flame["bs_type"] = "lbs", "lrotmin"
     flame["expression_names"] = names
+    flame["demographic_index"], flame["demographic_full"] = model["demographic_index"], model["demographic_full"]
     with open(out_dir / MODEL_FILE, "wb") as fh:
         pickle.dump(flame, fh, protocol=4)
     np.save(out_dir / "l_eyelid.npy", model["eyelids"][0].astype(np.float32))
@@ -110,6 +117,8 @@ def write_files(model: dict, out_dir: Path) -> None:
         "model": "MEFlow stand-in head", "version": VERSION, "licence": "CC0 (generated in this repository from MakeHuman's CC0 head)",
         "joints": list(JOINT_NAMES), "expression_directions": expressions.action_table(),
         "shape_directions_named": model["shape_names"],
+        "demographic_corners": {c: {"direction": int(i), "full_coefficient": round(float(f), 4)}
+                                for c, i, f in zip(CORNERS, model["demographic_index"], model["demographic_full"])},
         "shape_directions_source": "0-9 named proportions; then MakeHuman's modifiers and macro corners (MPFB2 data, CC0), "
                                    "in this order; the rest smooth local variations",
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facial.demographics import CORNERS
 from facial.flame_layout import N_SHAPE
 
 from . import human, onto_human
@@ -35,8 +36,9 @@ SLIDER_ENDS = (("decr", "incr"), ("down", "up"), ("in", "out"), ("backward", "fo
                ("compress", "uncompress"), ("less", "more"))
 REGION_STD = 0.6
 ASYMMETRY = 0.3  # the left-minus-right part of paired sliders, relative to their common part
-# Whole-head variation: the adult ethnicity x sex x age corners of MakeHuman's macro model.
-MACRO_TARGETS = tuple(f"{e}-{s}-{a}" for e in ("african", "asian", "caucasian") for s in ("female", "male") for a in ("young", "old"))
+# Whole-head variation: the adult ethnicity x sex x age corners of MakeHuman's macro model
+# (facial.demographics.CORNERS). The random source mixes them into one person (a convex mix);
+# MACRO_STD only sizes their unit.
 MACRO_STD = 0.3
 MAX_UNIT_DISPLACEMENT = 0.003  # metres: no one direction moves a point further than this per unit
 
@@ -91,12 +93,13 @@ def _slider_field(head: human.HumanHead, low: Path | None, high: Path) -> np.nda
     return field if low is None else 0.5 * (field - human.target_displacement(head, low))
 
 
-def human_target_fields(spec: HeadSpec) -> tuple[list[str], np.ndarray]:
-    """The names of the human head's K directions and (C, 3, K) the displacement of its control points
-    per unit of each."""
+def human_target_fields(spec: HeadSpec) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The names of the human head's K directions, (C, 3, K) the displacement of its control points
+    per unit of each, and (K,) the coefficient that applies a direction's whole target (a slider at
+    its end, a macro corner in full)."""
     head = human.human_head(spec)
     root = human.data_root() / "targets"
-    names, fields = [], []
+    names, fields, stds = [], [], []
     for folder in MODIFIER_FOLDERS:
         sliders = _sliders(root / folder)
         per_slider = {high.name: _slider_field(head, low, high) for low, high in sliders}
@@ -111,23 +114,28 @@ def human_target_fields(spec: HeadSpec) -> tuple[list[str], np.ndarray]:
                 other = per_slider["r-" + name[2:]]
                 fields += [std * (field + other) / np.sqrt(2.0), ASYMMETRY * std * (field - other) / np.sqrt(2.0)]
                 names += [f"{stem[2:]} (both sides)", f"{stem[2:]} (left - right)"]
+                stds += [std / np.sqrt(2.0), ASYMMETRY * std / np.sqrt(2.0)]
             else:
                 fields.append(std * field)
                 names.append(stem)
-    for name in MACRO_TARGETS:
+                stds.append(std)
+    for name in CORNERS:
         fields.append(MACRO_STD * human.target_displacement(head, root / "macrodetails" / f"{name}.target.gz", whole_body=True))
         names.append(f"macro {name}")
+        stds.append(MACRO_STD)
     out = np.stack(fields, -1)
     peak = np.linalg.norm(out, axis=1).max(0)
-    return names, out * np.minimum(1.0, MAX_UNIT_DISPLACEMENT / np.maximum(peak, 1e-12))
+    clip = np.minimum(1.0, MAX_UNIT_DISPLACEMENT / np.maximum(peak, 1e-12))
+    return names, out * clip, 1.0 / (np.asarray(stds) * clip)
 
 
-def human_directions(template: Template, slit_shifts: dict, spec: HeadSpec) -> tuple[list[str], np.ndarray]:
-    """The names of the human head's identity directions and (Vg, 3, K) the directions at the
-    template's skin vertices (the grid with its slits opened by slit_shifts, as the template was built)."""
+def human_directions(template: Template, slit_shifts: dict, spec: HeadSpec) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The names of the human head's identity directions, (Vg, 3, K) the directions at the
+    template's skin vertices (the grid with its slits opened by slit_shifts, as the template was
+    built) and (K,) each one's whole-target coefficient (see human_target_fields)."""
     grid = template.grid
-    names, fields = human_target_fields(spec)
-    return names, onto_human.human_fields(grid.theta, open_slits(grid, slit_shifts), grid.neck, grid.faces, fields, spec)
+    names, fields, full = human_target_fields(spec)
+    return names, onto_human.human_fields(grid.theta, open_slits(grid, slit_shifts), grid.neck, grid.faces, fields, spec), full
 
 
 def shape_directions(r: Regions, normals: np.ndarray, human_dirs: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from facial.action_units import JAW_AU, JAW_RADIANS_PER_UNIT, has_standin_actions, standin_direction_index
+from facial.demographics import Demographic, corner_weights
 from facial.flame_layout import N_EXPRESSION, N_SHAPE, STATES
 
 from .recipe import OTHERS, Emotions, Source
@@ -51,6 +52,15 @@ def random_face(source: Source, n_shape: int, expression_names: tuple[str, ...] 
     eyelids = np.clip(lid + rng.uniform(-EYELID_ASYMMETRY, EYELID_ASYMMETRY, 2) * lid, 0.0, 1.0)
     pose = np.deg2rad(rng.normal(0.0, source.head_pose_std_deg))
     return FaceParams(shape=shape, expression=expression, jaw=jaw, pose=pose, eyelids=eyelids)
+
+
+def with_demographic(face: FaceParams, person: Demographic, index: np.ndarray, full: np.ndarray) -> FaceParams:
+    """The face with its demographic corners' coefficients (shape directions index (12,), of which
+    full (12,) applies each whole corner) set to the person's convex mix of them: a man or a woman
+    of an ancestry and age rather than independent draws, which cancel into the androgynous base."""
+    shape = np.array(face.shape, dtype=np.float64)
+    shape[index] = corner_weights(person) * full
+    return replace(face, shape=shape)
 
 
 MAX_OTHERS_DRAWS = 100  # an "others" draw that equals a prototype is drawn again, at most this often

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facial.demographics import Demographic, sample_demographic
 from facial.flame_layout import JAW_JOINT, STATES
 from flame_assets.assets import FlameAssets
 from flame_assets.model import FaceModel
@@ -25,11 +26,11 @@ from ..appearance.identity import Identity, sample_identity
 from ..appearance.layout import TexelLayout, build_layout
 from ..appearance.library import list_textures, load_texture
 from ..appearance.paint import paint, vertex_hair_thickness
-from .face_params import FaceParams, emotion_face, random_face, three_states
+from .face_params import FaceParams, emotion_face, random_face, three_states, with_demographic
 from .fitted_source import FitLibrary
 from .labels import sample_labels
 from .meshes import StateGeometry, evaluate_states, eye_regions
-from .recipe import Recipe
+from .recipe import Population, Recipe
 from .scene_sampling import sample_scene
 from .schedule import Scales, sample_scales
 from .seeds import cycles_seed, random_source_id, sample_id, sample_rngs
@@ -98,16 +99,27 @@ def plan_sample(recipe: Recipe, k: int, model: FaceModel, background_images: lis
     else:
         face = random_face(recipe.source, model.n_shape, model.assets.expression_names, rngs["source"])
         texture, source, emotion = "", random_source_id(recipe.seed, k), ""
+    person = draw_person(recipe.source.population, rngs["demographic"])
+    # A fitted head is the photo's; only a random one on a model with the corners is shaped by the person.
+    shaped = not recipe.source.uses_fits and model.assets.has_demographics
+    if shaped:
+        face = with_demographic(face, person, model.assets.demographic_index, model.assets.demographic_full)
     scales = sample_scales(recipe.schedule, rngs["schedule"])
     states = three_states(face, scales)
     geometry = evaluate_states(model, states)
     profile = recipe.render.appearance
     # A head model without a UV layout (FLAME without head_template.obj) keeps the plain skin.
-    identity = sample_identity(profile, rngs["appearance"], textures) if profile.enabled and model.uv is not None else None
+    identity = sample_identity(profile, rngs["appearance"], textures, person.sex) if profile.enabled and model.uv is not None else None
     scene = sample_scene(recipe.render, rngs["scene"], geometry["onset"], cycles_seed(rngs["cycles"]), background_images,
                          texture=texture, appearance=identity.to_json() if identity else None)
-    labels = sample_labels(states, emotion, model.assets.expression_names)
+    labels = sample_labels(states, emotion, model.assets.expression_names, person if shaped else None)
     return SampleInputs(sample_id(recipe.name, k), k, face, scales, states, geometry, scene, source, labels)
+
+
+def draw_person(population: Population, rng: np.random.Generator) -> Demographic:
+    """The sample's person (sex, ancestry, age) from the recipe's [source] population keys."""
+    return sample_demographic(rng, population.female_share, population.dimorphism,
+                              population.ancestry_concentration, population.age)
 
 
 def with_head(placed: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:

@@ -68,6 +68,20 @@ class Photos:
 
 
 @dataclass(frozen=True)
+class Population:
+    """Who the heads are (facial.demographics): the share of women; dimorphism, how far from
+    androgynous (0) to the sex's MakeHuman corner (1); ancestry_concentration, the Dirichlet
+    concentration of the ancestry mix (small: mostly one ancestry, large: even mixes); age, the
+    weight of the 90-year corner (0: 25 years). Random heads on a model with the corners (the
+    stand-in) are shaped by it; every identity's appearance (stubble, make-up, hair) follows its sex."""
+
+    female_share: float = 0.5
+    dimorphism: tuple[float, float] = (0.6, 1.0)
+    ancestry_concentration: float = 0.5
+    age: tuple[float, float] = (0.0, 0.5)
+
+
+@dataclass(frozen=True)
 class Source:
     """kind "random": identities and expressions drawn from the priors below; "fitted": the
     accepted fits in the folder `fits` (written by `meflow fit`), which then ignores the priors;
@@ -91,6 +105,7 @@ class Source:
     expression: str = "actions"
     emotions: Emotions | None = None
     photos: Photos | None = None
+    population: Population = Population()
 
     @property
     def uses_fits(self) -> bool:
@@ -147,8 +162,17 @@ def _emotions(table: _Section) -> Emotions:
     return Emotions(tuple(prototypes), pool, table.range("others_count", 1, 8, integer=True) if pool else (1, 1))
 
 
+def _population(src: _Section) -> Population:
+    d = Population()
+    return Population(
+        female_share=src.number("female_share", 0.0, 1.0, default=d.female_share),
+        dimorphism=src.range("dimorphism", 0.0, 1.0, default=list(d.dimorphism)),
+        ancestry_concentration=src.number("ancestry_concentration", 0.01, 100.0, default=d.ancestry_concentration),
+        age=src.range("age", 0.0, 1.0, default=list(d.age)))
+
+
 def _photos(src: _Section, kind: str) -> Photos:
-    known = {"kind", "csv", "images", "expression", *FIT_DEFAULTS, *RANDOM_PRIOR_DEFAULTS}
+    known = {"kind", "csv", "images", "expression", *FIT_DEFAULTS, *RANDOM_PRIOR_DEFAULTS, *Population.__dataclass_fields__}
     unknown = sorted(set(src.data) - known)
     if unknown:
         raise RecipeError(f"{src.file}: [source] has unknown key {unknown[0]!r} for kind = {kind!r}: use "
@@ -185,7 +209,7 @@ def _source(src: _Section, emotions: _Section | None) -> Source:
         jaw_open_max=src.number("jaw_open_max", 0.0, 0.8),
         jaw_open_probability=src.number("jaw_open_probability", 0.0, 1.0), eyelid_max=src.number("eyelid_max", 0.0, 1.0),
         head_pose_std_deg=src.numbers("head_pose_std_deg", 3), fits=fits, photos=photos,
-        **_expression(src, kind, emotions))
+        population=_population(src), **_expression(src, kind, emotions))
 
 
 def _expression(src: _Section, kind: str, emotions: _Section | None) -> dict:
@@ -398,16 +422,22 @@ def _appearance(ren: _Section) -> AppearanceProfile:
     styles = table._get("hair_styles", list(d.hair_styles))
     if not isinstance(styles, list) or not styles or any(s not in HAIR_STYLES for s in styles):
         raise RecipeError(f"{table.file}: [render.appearance] hair_styles must be a non-empty list from {list(HAIR_STYLES)}, got {styles!r}")
-    weights = table._get("hair_style_weights", list(d.hair_style_weights) if "hair_styles" not in table.data else [1.0] * len(styles))
-    numbers = isinstance(weights, list) and all(not isinstance(w, bool) and isinstance(w, (int, float)) and w >= 0 for w in weights)
-    if not numbers or len(weights) != len(styles) or sum(weights) <= 0:
-        raise RecipeError(f"{table.file}: [render.appearance] hair_style_weights must be {len(styles)} numbers >= 0 "
-                          f"(one per hair style) with a positive sum, got {weights!r}")
+
+    def style_weights(key: str) -> tuple[float, ...]:
+        # Listing other styles without weights weighs them evenly.
+        weights = table._get(key, list(getattr(d, key)) if "hair_styles" not in table.data else [1.0] * len(styles))
+        numbers = isinstance(weights, list) and all(not isinstance(w, bool) and isinstance(w, (int, float)) and w >= 0 for w in weights)
+        if not numbers or len(weights) != len(styles) or sum(weights) <= 0:
+            raise RecipeError(f"{table.file}: [render.appearance] {key} must be {len(styles)} numbers >= 0 "
+                              f"(one per hair style) with a positive sum, got {weights!r}")
+        return tuple(float(w) for w in weights)
+
     return AppearanceProfile(
         enabled=table.flag("enabled", default=d.enabled),
         texture_size=table.integer("texture_size", 64, MAX_TEXTURE_SIZE, default=d.texture_size),
         hair_colours=_colours(table, "hair_colours", d.hair_colours), hair_styles=tuple(styles),
-        hair_style_weights=tuple(float(w) for w in weights), hair_length=rng("hair_length", 0.0, 0.3),
+        hair_style_weights=style_weights("hair_style_weights"), female_hair_style_weights=style_weights("female_hair_style_weights"),
+        hair_length=rng("hair_length", 0.0, 0.3),
         hairline=rng("hairline", 0.2, 1.0), recession=rng("recession", 0.0, 0.6),
         brow_thickness=rng("brow_thickness", 0.01, 0.2), brow_density=rng("brow_density", 0.0, 1.0),
         lip_colours=_colours(table, "lip_colours", d.lip_colours),

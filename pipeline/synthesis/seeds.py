@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 # One independent stream per concern, so adding a choice to one never shifts the others.
-STREAMS = ("source", "schedule", "scene", "cycles", "appearance")
+# New streams go at the end: SeedSequence's child i is the same whatever the number spawned.
+STREAMS = ("source", "schedule", "scene", "cycles", "appearance", "demographic")
 
 
 def sample_rngs(seed: int, k: int) -> dict[str, np.random.Generator]:
