@@ -28,6 +28,9 @@ from .projection import project
 # them and spins while it waits between operations; with other work on the cores that made a fit
 # take 2-4x as long (bench/fit_throughput.py, 2 cores).
 LANDMARK_LOOP_THREADS = 1
+# The last, whole-mesh evaluation gives the fit's landmarks and NME: torch's reductions split by
+# thread count, so it runs on a fixed count and a fit has the same bytes whatever cores a worker has.
+RESULT_THREADS = 1
 
 
 @dataclass
@@ -215,7 +218,8 @@ def fit_landmarks(model, targets: np.ndarray, config: FitConfig = FitConfig(),
         params.eyelids.clamp_(0.0, 1.0)
         if not model.has_eyelids:
             params.eyelids.zero_()
-        _, out, predicted = evaluate(params, on=model)  # the whole mesh, once: the result carries its vertices
+        with intra_op_threads(RESULT_THREADS):
+            _, out, predicted = evaluate(params, on=model)  # the whole mesh, once: the result carries its vertices
     landmarks = predicted.double().numpy() * size[:, None, None] + centre[:, None]
     camera = params.camera().detach().double().numpy()
     camera = np.stack([camera[:, 0] * size, camera[:, 1] * size + centre[:, 0], camera[:, 2] * size + centre[:, 1]], 1)
