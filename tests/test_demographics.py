@@ -102,8 +102,8 @@ def test_appearance_follows_sex_with_a_fixed_number_of_draws():
     ("dimorphism = [0.6, 1.0]", "dimorphism = [1.0, 0.6]", r"\[source\] dimorphism must be \[low, high\]"),
     ("ancestry_concentration = 0.5", "ancestry_concentration = 0", r"\[source\] ancestry_concentration must be a number"),
     ("age = [0.0, 0.5]", "age = [0.0, 2.0]", r"\[source\] age must be \[low, high\]"),
-    ("female_hair_style_weights = [0.0, 0.05, 0.35, 0.60]", "female_hair_style_weights = [1.0]",
-     r"\[render.appearance\] female_hair_style_weights must be 4 numbers"),
+    ("female_hair_style_weights = [0.0, 0.03, 0.10, 0.12, 0.75]", "female_hair_style_weights = [1.0]",
+     r"\[render.appearance\] female_hair_style_weights must be 5 numbers"),
 ])
 def test_a_bad_population_key_is_one_line_naming_it(old, new, message):
     text = load_recipe("meflow-v1").text

@@ -42,12 +42,14 @@ def _edges(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def drawn_scene(worker, inputs) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, int]]:
     """Everything Blender draws for a sample (glasses off) as one mesh: the model plus the
     identity's hair cap, then the mouth (teeth, gums, tongue), then the shoulders when the scene
-    has clothing. -> vertices per state, faces, index of each attached object's first face."""
+    has clothing, then hanging hair when the style has it. -> vertices per state, faces, index of
+    each attached object's first face."""
     from render.body import body_faces
+    from render.hair import hair_faces
 
     states = worker.rendered_vertices(inputs.geometry, worker.appearance(inputs.scene)[1])
     faces, first = [worker.model.assets.faces], {}
-    topology = {"mouth": worker.mouth.faces, "body": body_faces()}
+    topology = {"mouth": worker.mouth.faces, "body": body_faces(), "hair": hair_faces()}
     for name, positions in worker.attached_states(inputs.geometry, inputs.scene).items():
         first[name] = sum(len(f) for f in faces)
         faces.append(topology[name] + len(states["onset"]))
@@ -62,17 +64,18 @@ SHIRT = {"colour": (0.3, 0.05, 0.05), "stripe_colour": (0.6, 0.6, 0.6), "stripes
 @pytest.mark.parametrize("k", [0, 1])
 def test_ground_truth_matches_ray_cast_reprojection(worker, standin_assets, k):
     inputs = worker.plan(k)
-    # Sample 0 has hair, so the cap's flow is checked too; sample 1 wears a striped shirt.
-    inputs.scene = dataclasses.replace(inputs.scene, glasses=False, clothing=SHIRT if k == 1 else None)
+    # Sample 0 has hair down to the jaw (a bob: the cap and the hanging hair); sample 1 wears a striped shirt.
+    appearance = {**inputs.scene.appearance, "hair_style": "bob"} if k == 0 else inputs.scene.appearance
+    inputs.scene = dataclasses.replace(inputs.scene, glasses=False, clothing=SHIRT if k == 1 else None, appearance=appearance)
     result = worker.render(inputs)
     drawn, faces, first = drawn_scene(worker, inputs)
     if k == 0:
         head = drawn["onset"][:len(standin_assets.v_template)]
-        assert inputs.scene.appearance["hair_style"] != "bald" and np.abs(head - inputs.geometry["onset"].vertices).max() > 5e-4
+        assert inputs.scene.appearance["hair_thickness"] > 0 and np.abs(head - inputs.geometry["onset"].vertices).max() > 5e-4
     for name, target, flow in (("facial", "apex", result.flow_facial), ("head", "head", result.flow_head)):
         ref, hit, depth, face_hit = reprojected_flow(inputs.scene, drawn["onset"], faces, drawn[target], with_faces=True)
-        if k == 1:
-            assert (face_hit >= first["body"]).sum() > 0.02 * hit.size  # the shoulders are in the picture
+        shown = {0: "hair", 1: "body"}[k]
+        assert (face_hit >= first[shown]).sum() > 0.02 * hit.size  # the hanging hair / the shoulders are in the picture
         assert (hit == result.mask).mean() > 0.999, name
         interior = hit & result.mask & ~_edges(depth, hit)
         assert interior.sum() > 0.1 * hit.size

@@ -8,7 +8,8 @@ import numpy as np
 
 from render.backgrounds import srgb_to_linear
 
-HAIR_STYLES = ("bald", "buzz", "short", "medium")
+HAIR_STYLES = ("bald", "buzz", "short", "medium", "bob")
+HANGING_STYLES = ("bob",)  # styles with hair that falls past the scalp (render.hair), not the cap alone
 BUZZ_THICKNESS = 0.008  # face units (about 1 mm): clipped hair is colour, barely volume
 EYELINER_PROBABILITY, LIPSTICK_PROBABILITY, BLUSH_PROBABILITY = 0.6, 0.6, 0.5  # given make-up
 FEMALE_BROW_THICKNESS = 0.8  # women's brows are finer (many are shaped), relative to the drawn thickness
@@ -23,8 +24,8 @@ class AppearanceProfile:
     texture_size: int = 1024
     hair_colours: tuple[str, ...] = ("#16100c", "#2b1d14", "#4a3222", "#7a5a3c", "#a8855a", "#8a3f22", "#8c8884")
     hair_styles: tuple[str, ...] = HAIR_STYLES
-    hair_style_weights: tuple[float, ...] = (0.12, 0.23, 0.45, 0.20)  # men's
-    female_hair_style_weights: tuple[float, ...] = (0.0, 0.05, 0.35, 0.60)
+    hair_style_weights: tuple[float, ...] = (0.12, 0.23, 0.43, 0.20, 0.02)  # men's
+    female_hair_style_weights: tuple[float, ...] = (0.0, 0.03, 0.10, 0.12, 0.75)
     hair_length: tuple[float, float] = (0.02, 0.10)  # cap thickness, face units (brow-to-chin = 1)
     hairline: tuple[float, float] = (0.28, 0.45)  # brows to hairline, face units
     recession: tuple[float, float] = (0.0, 0.15)
@@ -109,7 +110,7 @@ def sample_identity(profile: AppearanceProfile, rng: np.random.Generator, textur
     grey = rng.random() ** 4  # most identities have little grey
     hair = (1 - grey) * hair + grey * np.array(hex_linear("#8c8c8c"))
     length = rng.uniform(*profile.hair_length)
-    thickness = {"bald": 0.0, "buzz": BUZZ_THICKNESS, "short": length, "medium": 1.8 * length}[style]
+    thickness = {"bald": 0.0, "buzz": BUZZ_THICKNESS, "short": length, "medium": 1.8 * length, "bob": 1.8 * length}[style]
     brow = hair * rng.uniform(0.35, 0.7)  # brows read darker than scalp hair (denser, shaded)
     makeup = female and bool(u[2] < profile.makeup_probability)
     lipstick = _pick(rng, profile.lipstick_colours)

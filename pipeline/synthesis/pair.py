@@ -17,12 +17,14 @@ from render.body import PART_CLOTH, VERTICES, Clothing, body_faces, body_vertice
 from render.camera import Camera, flow_from_targets
 from render.exposure import LUMA, exposure_gain, face_box, face_luminance, film_shoulder, illuminant, white_balance_gains
 from render.glasses import glasses_local, place_glasses
+from render.hair import VERTICES as HAIR_VERTICES
+from render.hair import bob_cut, curtain_vertices, hair_faces
 from render.mouth import MouthMesh, mouth_local, move_mouth, place_mouth
 from render.rigid import apply_motion, head_motion, rigid_fit
 from render.scene_spec import SceneSpec, SkinMaps
 from shards.flows import expression_flow
 
-from ..appearance.identity import Identity, sample_identity
+from ..appearance.identity import HANGING_STYLES, Identity, sample_identity
 from ..appearance.layout import TexelLayout, build_layout
 from ..appearance.library import list_textures, load_texture
 from ..appearance.paint import paint, vertex_hair_thickness
@@ -38,6 +40,7 @@ from .seeds import cycles_seed, random_source_id, sample_id, sample_rngs
 REFERENCE_EYE_DISTANCE = 0.063  # glasses topology is built once at this eye distance
 JAW_ANCHOR_WEIGHT = 0.9  # vertices this much skinned to the jaw carry the lower teeth...
 LIP_CLEARANCE = 0.008  # ...unless they lie this close (metres) to the lips, which move on their own
+CHIN_LANDMARK = 8  # iBUG-68: the chin's lowest point
 MIN_JAW_ANCHORS = 3  # a rigid fit needs three points
 
 
@@ -145,6 +148,16 @@ def body_states(neck: np.ndarray, clothing: Clothing, geometry: dict[str, StateG
     return with_head(place_body(local, root, onset.rotation), geometry)
 
 
+def hair_states(surface: np.ndarray, geometry: dict[str, StateGeometry]) -> tuple[np.ndarray, ...]:
+    """Hanging hair positions (onset, head, apex): a bob cut to the onset head's drawn surface
+    (V, 3), its hair cap included, rigid with the head."""
+    onset = geometry["onset"]
+    root = onset.joints[0]
+    local = to_local(surface, root, onset.rotation)
+    hair = curtain_vertices(local, bob_cut(local, to_local(onset.landmarks[CHIN_LANDMARK], root, onset.rotation)))
+    return with_head(place_body(hair, root, onset.rotation), geometry)
+
+
 def jaw_anchors(weights: np.ndarray, onset: StateGeometry) -> np.ndarray:
     """Indices of the vertices whose motion the lower teeth follow: skinned to the jaw and away
     from the lips (chin and jaw line). weights (V, J) the model's skinning weights."""
@@ -238,15 +251,18 @@ class RenderWorker:
         self.neck = neck_loop(assets.faces, assets.v_template)
         b_faces = body_faces()
         uv = self.model.uv
+        profile = recipe.render.appearance
+        hanging = profile.enabled and uv is not None and any(s in HANGING_STYLES for s in profile.hair_styles)
+        h_faces = hair_faces()
         self.scene = BlenderScene(assets.faces, uv, eye_faces, eye_angle, glasses=(g_verts, g_faces, g_parts),
                                   device=recipe.render.device, threads=recipe.render.threads if threads is None else threads,
                                   settings=recipe.render.cycles, eye_disc=eye_disc,
                                   mouth=None if self.mouth is None else (self.mouth.vertices, self.mouth.faces, self.mouth.part),
-                                  body=(np.zeros((VERTICES, 3)), b_faces, np.full(len(b_faces), PART_CLOTH, np.int32)))
+                                  body=(np.zeros((VERTICES, 3)), b_faces, np.full(len(b_faces), PART_CLOTH, np.int32)),
+                                  hair=(np.zeros((HAIR_VERTICES, 3)), h_faces, np.zeros(len(h_faces), np.int32)) if hanging else None)
         folder = recipe.render.background.image_folder
         self.background_images = list_images(folder) if "images" in recipe.render.background.kinds else []
         self.fits = FitLibrary(recipe.source.fits, assets.fingerprint) if recipe.source.uses_fits else None
-        profile = recipe.render.appearance
         self.textures = list_textures(profile.texture_folder) if profile.enabled and profile.texture_folder else []
         self.layout = neutral_layout(self.model, ~eye_faces, profile.texture_size) if profile.enabled and uv is not None else None
 
@@ -260,7 +276,13 @@ class RenderWorker:
         identity = Identity(**spec.appearance)
         source = spec.texture or identity.texture
         base = load_texture(source, self.layout.size) if source else None
-        return paint(identity, self.layout, np.asarray(spec.skin_tone), base), vertex_hair_thickness(identity, self.layout)
+        return paint(identity, self.layout, np.asarray(spec.skin_tone), base), self.hair_cap(spec)
+
+    def hair_cap(self, spec: SceneSpec) -> np.ndarray | None:
+        """(V,) metres of hair cap on each vertex of a sample, or None (no painted appearance)."""
+        if spec.appearance is None or self.layout is None:
+            return None
+        return vertex_hair_thickness(Identity(**spec.appearance), self.layout)
 
     def rendered_vertices(self, geometry: dict[str, StateGeometry], hair: np.ndarray | None) -> dict[str, np.ndarray]:
         """(V, 3) per state of the surface Blender draws: the model's vertices plus the hair cap."""
@@ -269,8 +291,8 @@ class RenderWorker:
 
     def attached_states(self, geometry: dict[str, StateGeometry], spec: SceneSpec) -> dict[str, tuple[np.ndarray, ...]]:
         """(onset, head, apex) positions of each object drawn with the head: the glasses and the
-        body (shoulders in a shirt) when the scene has them, the mouth (teeth, gums, tongue)
-        whenever the model has one."""
+        body (shoulders in a shirt) and hanging hair when the scene has them, the mouth (teeth,
+        gums, tongue) whenever the model has one."""
         out = {}
         if spec.glasses:
             out["glasses"] = glasses_states(self.glasses_local, geometry)
@@ -279,6 +301,9 @@ class RenderWorker:
             out["mouth"] = mouth_states(self.mouth, anchors, geometry)
         if spec.clothing is not None:
             out["body"] = body_states(self.neck, Clothing(**spec.clothing), geometry)
+        if spec.appearance is not None and spec.appearance["hair_style"] in HANGING_STYLES and self.layout is not None:
+            cap = self.hair_cap(spec)
+            out["hair"] = hair_states(with_hair_cap(geometry["onset"].vertices, self.model.faces, cap), geometry)
         return out
 
     def render(self, inputs: SampleInputs) -> SampleResult:

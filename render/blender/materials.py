@@ -1,4 +1,4 @@
-"""Cycles materials for the head, eyes, glasses, mouth and clothing, and the data layer's override material: it
+"""Cycles materials for the head, eyes, glasses, mouth, clothing and hanging hair, and the data layer's override material: it
 writes two AOVs (the facial and head target positions, from per-vertex attributes) on every
 surface, so one 1-sample data layer yields exact ground truth for whatever the camera sees first."""
 from __future__ import annotations
@@ -35,6 +35,12 @@ MOUTH_INTERIOR = (0.09, 0.025, 0.022)  # linear RGB of the inside of the mouth (
 CLOTH_ROUGHNESS, CLOTH_SHEEN = 0.9, 0.5  # matte fabric with a soft rim
 WEAVE_SCALE, WEAVE_DISTANCE = 900.0, 0.0004  # weave noise cells per metre of rest position; its relief (m)
 FOLD_SCALE, FOLD_DISTANCE = 9.0, 0.006  # large soft folds: cells per metre; relief (m)
+# Hanging hair (render.hair): strands run down the rest position's y, so its noise is stretched
+# along y (cells per metre across and along the strands); their shade varies this much either way.
+STRAND_SCALE_ACROSS, STRAND_SCALE_ALONG = 900.0, 12.0
+STRAND_SHADE = (0.55, 1.25)
+STRAND_RELIEF = 0.0006  # m of bump between strands
+HAIR_ROUGHNESS = 0.38
 
 
 def _surface(name: str, shader: str = "ShaderNodeBsdfPrincipled", inputs: dict | None = None):
@@ -262,6 +268,38 @@ def clothing_material() -> tuple[bpy.types.Material, dict]:
     tree.links.new(normal, bsdf.inputs["Normal"])
     return material, {"colour": colour.outputs["Color"], "stripe_colour": stripe.outputs["Color"],
                       "stripes": stripes.outputs["Value"], "period": period.outputs["Value"], "share": share.outputs["Value"]}
+
+
+def hair_material() -> tuple[bpy.types.Material, dict]:
+    """Hanging hair: the identity's hair colour shaded strand by strand, a highlight band across
+    the strands (anisotropy about the head's vertical axis, as on the scalp cap). The strands read
+    the rest position, so they move with the hair. Returns the material and its colour input."""
+    material, tree, bsdf = _surface("hair", inputs={"Roughness": HAIR_ROUGHNESS, "Anisotropic": HAIR_ANISOTROPY})
+    rest = tree.nodes.new("ShaderNodeAttribute")
+    rest.attribute_name = REST_ATTRIBUTE
+    stretch = tree.nodes.new("ShaderNodeMapping")
+    stretch.inputs["Scale"].default_value = (STRAND_SCALE_ACROSS, STRAND_SCALE_ALONG, STRAND_SCALE_ACROSS)
+    tree.links.new(rest.outputs["Vector"], stretch.inputs["Vector"])
+    strands = tree.nodes.new("ShaderNodeTexNoise")
+    strands.inputs["Scale"].default_value = 1.0
+    strands.inputs["Detail"].default_value = 4.0
+    tree.links.new(stretch.outputs["Vector"], strands.inputs["Vector"])
+    shade = tree.nodes.new("ShaderNodeMapRange")
+    shade.inputs["From Min"].default_value, shade.inputs["From Max"].default_value = 0.3, 0.7
+    shade.inputs["To Min"].default_value, shade.inputs["To Max"].default_value = STRAND_SHADE
+    tree.links.new(strands.outputs["Fac"], shade.inputs["Value"])
+    colour = tree.nodes.new("ShaderNodeRGB")
+    shaded = _mix_colours(tree, colour.outputs["Color"], colour.outputs["Color"], "MULTIPLY", 1.0)
+    tree.links.new(shade.outputs["Result"], shaded.inputs["B"])
+    tree.links.new(shaded.outputs["Result"], bsdf.inputs["Base Color"])
+    bump = tree.nodes.new("ShaderNodeBump")
+    bump.inputs["Distance"].default_value = STRAND_RELIEF
+    tree.links.new(strands.outputs["Fac"], bump.inputs["Height"])
+    tree.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+    tangent = tree.nodes.new("ShaderNodeTangent")
+    tangent.direction_type, tangent.axis = "RADIAL", "Y"
+    tree.links.new(tangent.outputs["Tangent"], bsdf.inputs["Tangent"])
+    return material, {"colour": colour.outputs["Color"]}
 
 
 def glasses_materials() -> tuple[bpy.types.Material, bpy.types.Material]:

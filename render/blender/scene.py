@@ -95,8 +95,9 @@ class BlenderScene:
     faces (F, 3); uv = (coords (T, 2), uv_faces (F, 3)) or None; eye_faces (F,) bool; eye_angle
     (V,); eye_disc (V, 2) or None: each eyeball vertex's position on the eye's polar disc (see
     materials.eye_material); glasses, mouth, body = (vertices (G, 3), faces (K, 3), part ids (K,))
-    topologies or None. Glasses, mouth and body are separate objects that follow the head (see
-    render.glasses, render.mouth, render.body): `render_pair` takes their positions per state.
+    topologies or None; hair the same for the hanging hair. Glasses, mouth, body and
+    hair are separate objects that follow the head (see render.glasses, render.mouth,
+    render.body, render.hair): `render_pair` takes their positions per state.
     """
 
     def __init__(self, faces: np.ndarray, uv: tuple[np.ndarray, np.ndarray] | None, eye_faces: np.ndarray,
@@ -104,7 +105,8 @@ class BlenderScene:
                  device: str = "CPU", threads: int = 0, workdir: str | None = None,
                  settings: CyclesSettings = CyclesSettings(), eye_disc: np.ndarray | None = None,
                  mouth: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 body: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+                 body: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 hair: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = scene = bpy.context.scene
         scene.render.engine = "CYCLES"
@@ -163,6 +165,10 @@ class BlenderScene:
             b_verts, b_faces, b_parts = body
             cloth, self.cloth_nodes = mats.clothing_material()
             self.attached["body"] = self._mesh_object("body", b_verts, b_faces, [cloth], b_parts.astype(np.int32))
+        if hair is not None:
+            h_verts, h_faces, h_parts = hair
+            strands, self.hair_nodes = mats.hair_material()
+            self.attached["hair"] = self._mesh_object("hair", h_verts, h_faces, [strands], h_parts.astype(np.int32))
         self.apply_settings(settings)
         self.world = mats.world(scene)
         self.camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
@@ -263,6 +269,8 @@ class BlenderScene:
             self.cloth_nodes["stripe_colour"].default_value = (*cloth.stripe_colour, 1.0)
             for key, value in (("stripes", cloth.stripes), ("period", cloth.stripe_period), ("share", cloth.stripe_share)):
                 self.cloth_nodes[key].default_value = value
+        if "hair" in self.attached and spec.appearance is not None:
+            self.hair_nodes["colour"].default_value = (*spec.appearance["hair_colour"], 1.0)
 
     def _set_maps(self, maps: SkinMaps | None) -> None:
         """Upload a sample's painted maps (Blender images start at the bottom row)."""
@@ -322,7 +330,7 @@ class BlenderScene:
                     attached: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
                     maps: SkinMaps | None = None) -> PairRender:
         """onset / apex / head: (V, 3) vertices of the three states; attached: for each attached
-        object the sample shows ("glasses", "mouth", "body"), its (onset, head, apex) positions (N, 3);
+        object the sample shows ("glasses", "mouth", "body", "hair"), its (onset, head, apex) positions (N, 3);
         maps: the identity's painted skin (None: plain skin or the scene's texture file)."""
         timings = {}
         t = time.perf_counter()
