@@ -51,6 +51,25 @@ def test_men_have_longer_faces_than_women_of_every_ancestry(standin_model):
         assert length[1] / eyes[1] > length[0] / eyes[0] + 0.03, ANCESTRIES[i]
 
 
+def test_men_have_broader_necks_than_women_of_every_ancestry(standin_model):
+    """The neck is the stand-in's own tube, below MakeHuman's targets: the sex corners widen or
+    slim it to adult neck breadths (about 12.5 cm for men, 10 cm for women), not one neck for all."""
+    assets = standin_model.assets
+
+    def neck_breadth(sex: str, ancestry: tuple) -> float:
+        person = Demographic(sex, 0.0 if sex == "female" else 1.0, ancestry, 0.0)
+        shape = torch.zeros(1, standin_model.n_shape)
+        shape[0, assets.demographic_index] = torch.tensor(corner_weights(person) * assets.demographic_full, dtype=shape.dtype)
+        with torch.no_grad():
+            v = standin_model(shape=shape).vertices[0].double().numpy()
+        return float(np.ptp(v[np.abs(v[:, 1] + 0.155) < 0.004, 0]))  # 2 cm above the neck's cut
+
+    for i in range(len(ANCESTRIES)):
+        ancestry = tuple(float(j == i) for j in range(len(ANCESTRIES)))
+        woman, man = neck_breadth("female", ancestry), neck_breadth("male", ancestry)
+        assert 0.095 < woman < 0.11 and 0.118 < man < 0.135 and man - woman > 0.015, (ANCESTRIES[i], woman, man)
+
+
 def test_the_stand_in_card_names_the_corners(standin_dir, standin_assets):
     card = json.loads((standin_dir / "standin_card.json").read_text())
     named = card["shape_directions_named"]

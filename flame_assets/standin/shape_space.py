@@ -16,6 +16,7 @@ from .geometry import Template
 from .grid import open_slits
 from .regions import Regions
 from .spec import SEED, HeadSpec, gaussian2d, smoothstep
+from .surface import NECK_BLEND_END
 
 RANDOM_BUMPS_PER_DIRECTION = 3
 RANDOM_AMPLITUDE = 0.001  # metres at the first random direction (the human targets carry the large variation)
@@ -40,6 +41,10 @@ ASYMMETRY = 0.3  # the left-minus-right part of paired sliders, relative to thei
 # (facial.demographics.CORNERS). The random source mixes them into one person (a convex mix);
 # MACRO_STD only sizes their unit.
 MACRO_STD = 0.3
+# MakeHuman's targets stop at the jaw (the stand-in's neck is its own tube, where identity fades
+# out), so every sex had the same 11.4 cm neck. A whole sex corner also moves the tube's wall by
+# this much (metres, outwards): adult neck breadth is about 12.5 cm for men and 10 cm for women.
+NECK_GIRTH = {"male": 0.006, "female": -0.006}
 MAX_UNIT_DISPLACEMENT = 0.003  # metres: no one direction moves a point further than this per unit
 
 # The named proportions were sized when they were the only large directions; the human targets
@@ -135,7 +140,19 @@ def human_directions(template: Template, slit_shifts: dict, spec: HeadSpec) -> t
     built) and (K,) each one's whole-target coefficient (see human_target_fields)."""
     grid = template.grid
     names, fields, full = human_target_fields(spec)
-    return names, onto_human.human_fields(grid.theta, open_slits(grid, slit_shifts), grid.neck, grid.faces, fields, spec), full
+    dirs = onto_human.human_fields(grid.theta, open_slits(grid, slit_shifts), grid.neck, grid.faces, fields, spec)
+    wall = neck_wall(grid.theta, grid.neck)
+    for k, name in enumerate(names):
+        if name.startswith("macro "):
+            dirs[:, :, k] += NECK_GIRTH[name.split("-")[1]] / full[k] * wall
+    return names, dirs, full
+
+
+def neck_wall(theta: np.ndarray, neck: np.ndarray) -> np.ndarray:
+    """(V, 3) the outward unit direction of the neck tube's wall at grid parameters theta, neck
+    (V,), fading in down the neck as the head's identity fields fade out (zero on the head rows)."""
+    out = np.stack([np.sin(theta), np.zeros_like(theta), np.cos(theta)], -1)
+    return out * smoothstep(0.0, NECK_BLEND_END, neck)[:, None]
 
 
 def shape_directions(r: Regions, normals: np.ndarray, human_dirs: np.ndarray) -> np.ndarray:

@@ -10,7 +10,8 @@ import numpy as np
 
 from facial.flame_layout import JOINT_NAMES  # noqa: F401  (re-exported: the stand-in's skeleton is FLAME's)
 
-VERSION = 3  # 2: jaw underside, chin, thicker neck, eyeballs that follow identity bumps; 3: a real human head's surface and identity targets
+VERSION = 4  # 2: jaw underside, chin, thicker neck, eyeballs that follow identity bumps; 3: a real human head's surface and
+# identity targets; 4: a neck by sex
 SEED = 20260  # the generator's own seed: the stand-in is a fixed model, not a random draw
 
 
@@ -35,7 +36,7 @@ class HeadSpec:
     submental_flatness: float = 1.0  # how level the underside of the jaw runs back before the neck drops
     # Neck: an elliptic tube that ends open, like FLAME's.
     neck_center_z: float = -0.020
-    neck_half_width: float = 0.057  # an adult neck: 11-12 cm across, 35-38 cm round
+    neck_half_width: float = 0.057  # androgynous: 11.4 cm across; the sex corners move it (shape_space.NECK_GIRTH)
     neck_half_depth: float = 0.057
     neck_bottom_y: float = -0.175
     # Eyes.
