@@ -31,16 +31,21 @@ def test_a_person_is_a_convex_mix_of_the_corners_within_the_recipe_ranges():
     assert _draw(5, 0.0).ancestry == _draw(5, 1.0).ancestry and _draw(5, 0.0).age == _draw(5, 1.0).age
 
 
+def _whole_corner_head(standin_model, sex: str, ancestry: tuple):
+    """The stand-in's output for a young person of the sex's corner in full and the ancestry mix."""
+    assets = standin_model.assets
+    person = Demographic(sex, 0.0 if sex == "female" else 1.0, ancestry, 0.0)
+    shape = torch.zeros(1, standin_model.n_shape)
+    shape[0, assets.demographic_index] = torch.tensor(corner_weights(person) * assets.demographic_full, dtype=shape.dtype)
+    with torch.no_grad():
+        return standin_model(shape=shape)
+
+
 def test_men_have_longer_faces_than_women_of_every_ancestry(standin_model):
     """The dimorphism the corners carry: nasion to chin, absolute and relative to the eye span."""
-    assets = standin_model.assets
 
     def landmarks(sex: str, ancestry: tuple) -> np.ndarray:
-        person = Demographic(sex, 0.0 if sex == "female" else 1.0, ancestry, 0.0)
-        shape = torch.zeros(1, standin_model.n_shape)
-        shape[0, assets.demographic_index] = torch.tensor(corner_weights(person) * assets.demographic_full, dtype=shape.dtype)
-        with torch.no_grad():
-            return standin_model(shape=shape).landmarks[0].double().numpy()
+        return _whole_corner_head(standin_model, sex, ancestry).landmarks[0].double().numpy()
 
     for i in range(len(ANCESTRIES)):
         ancestry = tuple(float(j == i) for j in range(len(ANCESTRIES)))
@@ -54,14 +59,9 @@ def test_men_have_longer_faces_than_women_of_every_ancestry(standin_model):
 def test_men_have_broader_necks_than_women_of_every_ancestry(standin_model):
     """The neck is the stand-in's own tube, below MakeHuman's targets: the sex corners widen or
     slim it to adult neck breadths (about 12.5 cm for men, 10 cm for women), not one neck for all."""
-    assets = standin_model.assets
 
     def neck_breadth(sex: str, ancestry: tuple) -> float:
-        person = Demographic(sex, 0.0 if sex == "female" else 1.0, ancestry, 0.0)
-        shape = torch.zeros(1, standin_model.n_shape)
-        shape[0, assets.demographic_index] = torch.tensor(corner_weights(person) * assets.demographic_full, dtype=shape.dtype)
-        with torch.no_grad():
-            v = standin_model(shape=shape).vertices[0].double().numpy()
+        v = _whole_corner_head(standin_model, sex, ancestry).vertices[0].double().numpy()
         return float(np.ptp(v[np.abs(v[:, 1] + 0.155) < 0.004, 0]))  # 2 cm above the neck's cut
 
     for i in range(len(ANCESTRIES)):
