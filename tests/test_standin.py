@@ -20,7 +20,7 @@ BROWS, RIGHT_EYE, LEFT_EYE = range(17, 27), range(36, 42), range(42, 48)
 NOSE_TIP, CHIN, RIGHT_MOUTH_CORNER, LEFT_MOUTH_CORNER = 30, 8, 48, 54
 UPPER_INNER_LIP, LOWER_INNER_LIP, UPPER_OUTER_LIP = 62, 66, 51
 FACE_REGIONS = {  # where each action must move the skin: (|x| range, y range) in metres
-    "brow": ((0.0, 0.07), (0.008, 0.06)),
+    "brow": ((0.0, 0.077), (0.008, 0.06)),  # the outer brow reaches the filled temples
     "lid": ((0.010, 0.056), (-0.016, 0.022)),
     "cheek": ((0.0, 0.07), (-0.045, 0.022)),
     "nose": ((0.0, 0.03), (-0.05, 0.015)),

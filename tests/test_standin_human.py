@@ -15,6 +15,7 @@ from flame_assets.standin import human
 from flame_assets.standin.geometry import build_template
 from flame_assets.standin.onto_human import ear_zone
 from flame_assets.standin.spec import SPEC
+from flame_assets.standin.surface import cranium, temple_fill
 
 
 def test_warp_puts_the_human_features_on_the_stand_in_layout():
@@ -38,7 +39,9 @@ def test_the_face_lies_on_the_human_head():
     template = build_template()
     head = human.human_head(SPEC)
     skin = template.vertices[: template.grid.n_vertices]
-    face = (template.grid.neck == 0) & (skin[:, 2] > 0.03) & (ear_zone(skin) < 0.01) & (np.abs(skin[:, 1] + 0.025) < 0.075)
+    grid = template.grid
+    filled = temple_fill(*cranium(grid.theta, grid.phi, grid.neck, SPEC)) > 1e-5  # the stand-in's own, not the human head's
+    face = (grid.neck == 0) & (skin[:, 2] > 0.03) & (ear_zone(skin) < 0.01) & (np.abs(skin[:, 1] + 0.025) < 0.075) & ~filled
     eyes = np.linalg.norm(skin[:, None, :2] - template.eye_centers[None, :, :2], axis=2).min(1) < 0.03
     mouth = (np.abs(skin[:, 1] - SPEC.mouth_y) < 0.004) & (np.abs(skin[:, 0]) < SPEC.mouth_half_width + 0.004)
     query = trimesh.proximity.ProximityQuery(trimesh.Trimesh(head.vertices, head.triangles, process=False))
@@ -50,6 +53,22 @@ def test_the_face_lies_on_the_human_head():
     tip = skin[face][np.argmax(skin[face, 2])]
     cheek = skin[face & (np.abs(skin[:, 0] - 0.045) < 0.004) & (np.abs(skin[:, 1] + 0.02) < 0.004)]
     assert abs(tip[0]) < 0.002 and 0.015 < tip[2] - cheek[:, 2].max() < 0.03
+
+
+def _breadth(points: np.ndarray, low: float, high: float, step: float = 0.005) -> np.ndarray:
+    """Widths (B,) across x of points (N, 3) in height slabs of `step` metres from low to high."""
+    edges = np.arange(low, high + 1e-9, step)
+    return np.array([np.ptp(points[(points[:, 1] >= a) & (points[:, 1] < b), 0]) for a, b in zip(edges[:-1], edges[1:])])
+
+
+def test_the_head_is_not_pinched_at_the_temples():
+    """MakeHuman's head narrows by 1.5 cm at the ear tops below its widest point, which reads as a
+    peanut under short hair; a real head is about as broad there (the stand-in fills it out)."""
+    template = build_template()
+    skin = template.vertices[: template.grid.n_vertices][template.grid.neck == 0]
+    temples, above = _breadth(skin, 0.02, 0.06), _breadth(skin, 0.02, 0.10)
+    assert temples.min() > 0.96 * above.max(), (temples.min(), above.max())
+    assert 0.13 < above.max() < 0.16  # and no wider than a head
 
 
 def test_identity_targets_move_what_they_name(standin_assets, standin_dir):

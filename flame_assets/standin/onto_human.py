@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from . import human
 from .mesh import barycentric, diffuse, phong_point, vertex_normals
 from .spec import HeadSpec, smoothstep
-from .surface import EAR, NECK_BLEND_END, cranium, ear_mound, eye_centers, neck_surface, socket_weights, wrap_eye_sockets
+from .surface import EAR, NECK_BLEND_END, cranium, ear_mound, eye_centers, neck_surface, socket_weights, temple_fill, wrap_eye_sockets
 
 # Round each ear root the skin fades back to the cranium (MakeHuman's ears are flattened away, the
 # stand-in's hang there): (sigma_y, sigma_z) metres of the zone, and where it starts at the side (|x|).
@@ -136,7 +136,7 @@ def human_skin(origins: np.ndarray, rays: np.ndarray, spec: HeadSpec, projection
     smooth = _fill(directions, distance, seam)
     distance = _fill(directions, distance, hole | (seam & (distance < smooth - MOUTH_SEAM_DEPTH)))
     distance = _outside_lid_spheres(origins, rays, distance, spec)
-    return origins + (distance + ear_mound(origins))[:, None] * rays
+    return origins + (distance + ear_mound(origins) + temple_fill(origins, rays))[:, None] * rays
 
 
 def head_surface(theta: np.ndarray, phi: np.ndarray, neck: np.ndarray, spec: HeadSpec) -> np.ndarray:

@@ -8,6 +8,9 @@ import numpy as np
 from . import human
 from .spec import HeadSpec, smoothstep
 
+# MakeHuman's head is pinched at the height of the ear tops (13.1 cm across, against 14.8 cm at the
+# widest): the sides are filled out along the rays there, fading in as the rays turn sideways.
+TEMPLES = dict(y=0.030, sigma_y=0.020, height=0.0065, sideways=(0.55, 0.9))
 EAR = dict(y=-0.008, z=-0.010, sigma_y=0.016, sigma_z=0.010, height=0.004)  # the mound the ear (ears.py) grows from
 JAW_UNDERSIDE_COS = (-0.1, 0.35)  # cos(azimuth) over which the underside of the jaw fades out towards the nape
 NECK_BLEND_END, SUBMENTAL_BLEND_END = 0.8, 0.4  # share of the neck over which the skin reaches the tube
@@ -63,6 +66,13 @@ def ear_mound(points: np.ndarray) -> np.ndarray:
     y, z = points[:, 1], points[:, 2]
     side = smoothstep(0.045, 0.065, np.abs(points[:, 0]))
     return EAR["height"] * side * np.exp(-0.5 * (((y - EAR["y"]) / EAR["sigma_y"]) ** 2 + ((z - EAR["z"]) / EAR["sigma_z"]) ** 2))
+
+
+def temple_fill(points: np.ndarray, rays: np.ndarray) -> np.ndarray:
+    """(V,) metres the skin moves out along rays (V, 3) from points (V, 3): a band round the sides
+    at the height of the ear tops, nothing on the face (whose rays point forward)."""
+    band = np.exp(-0.5 * ((points[:, 1] - TEMPLES["y"]) / TEMPLES["sigma_y"]) ** 2)
+    return TEMPLES["height"] * band * smoothstep(*TEMPLES["sideways"], np.abs(rays[:, 0]))
 
 
 def eye_centers(spec: HeadSpec) -> np.ndarray:
