@@ -29,6 +29,9 @@ SMOOTH_ROWS = 9  # between bins, and the bulge over the ears starts above them i
 INWARD_SLOPE = 0.3  # below its widest point the hair falls in towards the jaw by this much per metre down
 EDGE_CURL = 0.012  # m the front edges turn in towards the face, so no paper-thin edge shows
 EDGE_CURL_COLUMNS = 4  # columns over which they turn
+EDGE_SINK = 0.001  # m the front edges end inside what is under them: they lie on the cheek, with no
+# shadowed gap between hair and skin that reads as a black line down the face
+EDGE_CLOSED_ROWS = (0.7, 0.9)  # share of the rows over which the edges come off the skin again
 END_TUCK = 0.008  # m the ends curl under
 END_ROWS = 4
 EDGE_SWEEP_DEG = 35.0  # the front edges start this much further back at the top...
@@ -105,6 +108,10 @@ def curtain_vertices(head: np.ndarray, cut: HairCut) -> np.ndarray:
     curl = EDGE_CURL * (1.0 - _smoothstep(0.0, EDGE_CURL_COLUMNS, from_edge))
     # Ends and edges turn in, but only until they would touch what is under them.
     radius = np.maximum(radius + CLEARANCE - tuck[:, None] - curl[None, :], under + 0.5 * CLEARANCE)
+    # The very edges close onto it (where there is something under them), down to the jaw: below
+    # it they would follow the skin in under the chin.
+    onto = (curl / EDGE_CURL)[None, :] ** 2 * (1.0 - _smoothstep(*EDGE_CLOSED_ROWS, rows))[:, None] * (under > 0)
+    radius += onto * (under - EDGE_SINK - radius)
     # The top grows out of the head: from BURY inside what is under it to the hanging radius.
     buried = np.minimum(radius, under - BURY)
     radius = buried + (radius - buried) * _smoothstep(0.0, LIFT_SHARE, rows)[:, None]

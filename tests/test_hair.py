@@ -8,7 +8,7 @@ import pytest
 import torch
 import trimesh
 
-from render.hair import COLUMNS, EDGE_SWEEP_SHARE, ROWS, bob_cut, curtain_vertices, hair_faces
+from render.hair import COLUMNS, EDGE_CLOSED_ROWS, EDGE_SWEEP_SHARE, LIFT_SHARE, ROWS, bob_cut, curtain_vertices, hair_faces
 
 FACE_LANDMARKS = np.r_[4:13, 17:68]  # the jaw from cheek to cheek, brows, nose, eyes, mouth
 
@@ -67,3 +67,17 @@ def test_the_hair_grows_out_of_the_scalp_and_ends_below_the_jaw(head, bob):
     cut, mesh = bob
     assert trimesh.convex.convex_hull(vertices).contains(mesh.vertices[:COLUMNS]).all()
     assert mesh.vertices[:, 1].min() == pytest.approx(landmarks[8, 1] - 0.005, abs=1e-9)
+
+
+def test_the_front_edges_lie_on_the_cheeks(head, bob, standin_assets):
+    """Between the scalp and the jaw the curtain's front edges end on the skin: a gap there is in
+    shadow and reads as a black line down each side of the face."""
+    vertices, _ = head
+    _, mesh = bob
+    grid = mesh.vertices.reshape(ROWS, COLUMNS, 3)
+    rows = np.arange(ROWS) / (ROWS - 1)
+    between = (rows > LIFT_SHARE) & (rows < EDGE_CLOSED_ROWS[0])
+    edges = grid[between][:, [0, -1]].reshape(-1, 3)
+    query = trimesh.proximity.ProximityQuery(trimesh.Trimesh(vertices, standin_assets.faces, process=False))
+    _, distance, _ = query.on_surface(edges)
+    assert len(edges) > 30 and distance.max() < 2e-3, distance.max()
