@@ -43,6 +43,11 @@ UPPER_LIDS = ((36, 37, 38, 39), (42, 43, 44, 45))
 LOWER_LIDS = ((39, 40, 41, 36), (45, 46, 47, 42))
 OUTER_LIPS = slice(48, 60)
 LASH_WIDTH, LOWER_LASH_WIDTH = 0.02, 0.01  # face units
+# Ears are thin and full of blood: pinker than the cheek beside them. Centred behind and below
+# the top of the jaw line (landmarks 0, 16), x outwards, face units.
+EAR_OFFSET = np.array([0.075, -0.15, -0.26])
+EAR_RADIUS = 0.14
+EAR_FLUSH = 0.45  # blood at the ear's centre, at full blush
 NOSTRIL_OFFSET = np.array([0.01, 0.012, 0.015])  # from the nose-base landmarks beside the tip (x outwards), face units
 NOSTRIL_RADII = np.array([0.028, 0.012, 0.03])
 NOSTRIL_DARKNESS = 0.8
@@ -264,6 +269,7 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
                  for i, j, s in ((41, 48, -1), (46, 54, 1)))
     blood = identity.blush * (0.22 * cheeks + 0.15 * _gauss(p, lm[30], 0.08))
     blood += identity.makeup_blush * 0.25 * cheeks
+    blood += EAR_FLUSH * (0.5 + 0.5 * identity.blush) * sum(_gauss(p, lm[i] + EAR_OFFSET * [s, 1, 1], EAR_RADIUS) for i, s in ((0, -1), (16, 1)))
     melanin += 0.18 * sum(_gauss(p, lm[list(ids)].mean(0) + np.array([0, -0.06, 0]), 0.07) for ids in LOWER_LIDS)
     if identity.freckles:
         spots = detail(FRECKLE_SIZE, seed + 5)
