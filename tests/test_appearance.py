@@ -11,7 +11,17 @@ from PIL import Image
 
 from pipeline.appearance.identity import AppearanceProfile, Identity, sample_identity
 from pipeline.appearance.library import TextureError, list_textures, load_texture
-from pipeline.appearance.paint import BROW_INNER, NOSTRIL_OFFSET, brow_curve, brow_hairs, brow_opacity, hair_coverage, paint, vertex_hair_thickness
+from pipeline.appearance.paint import (
+    BROW_INNER,
+    EAR_OFFSET,
+    NOSTRIL_OFFSET,
+    brow_curve,
+    brow_hairs,
+    brow_opacity,
+    hair_coverage,
+    paint,
+    vertex_hair_thickness,
+)
 from pipeline.synthesis.distributions import RecipeError
 from pipeline.synthesis.recipe import load_recipe, parse_recipe
 
@@ -82,6 +92,20 @@ def test_features_sit_where_the_landmarks_put_them(layout):
     assert under_brow < 0.5 * cheek and lash < 0.6 * cheek and crown < 0.3 * cheek and nostril < 0.6 * cheek
     assert lip[0] > 2.0 * lip[1]  # red lips against skin of tone SKIN
     assert cheek > 0.6 * SKIN.mean()
+
+
+def test_ears_are_pinker_than_the_cheeks(layout):
+    """Ears are thin and full of blood: against the cheek beside them (blushed too) they show less
+    green for their red, on both sides."""
+    lm = layout.landmarks
+    person = identity(1, blush=0.5, makeup_blush=0.0, freckles=0.0)
+    albedo = paint(person, layout, SKIN).albedo.reshape(-1, 3)[layout.texels]
+    cheek = albedo[texels_within(layout, 0.5 * (lm[41] + lm[48]), 0.03)].mean(0)
+    for landmark, side in ((0, -1.0), (16, 1.0)):
+        ear = texels_within(layout, lm[landmark] + EAR_OFFSET * [side, 1.0, 1.0], 0.06)
+        assert len(ear) > 20
+        colour = albedo[ear].mean(0)
+        assert colour[1] / colour[0] < 0.85 * cheek[1] / cheek[0], (colour, cheek)
 
 
 def test_brows_are_hairs_that_grow_the_way_brows_do(model, skin_faces):
