@@ -18,6 +18,9 @@ OPAQUE = 0.99  # pixels of the subject alone (not blended with the background)
 MIN_METERED_PIXELS = 16  # fewer than this in the face box: leave the exposure alone
 GAIN_LIMITS = (1.0 / 16.0, 16.0)  # at most four stops either way
 SHOULDER_KNEE = 0.6  # linear value where the shoulder starts; below it the curve is the identity
+# The brightest channel's own shoulder (tone_map) starts later: well-lit skin keeps its saturation,
+# and only what nears white bleaches (0.6 washed lit cheeks out to b* 14).
+CHANNEL_KNEE = 0.85
 FACE_BOX_SHRINK = 0.15  # share of the face box given up on each side: cheeks, not hair or background
 AMBIENT_COLOUR = (0.8, 0.8, 0.82)  # linear RGB of the flat world light (the analytic sky is taken as this too)
 # Irradiance on axis per watt at 1 m (Cycles' lamps): a point light spreads its power over 4 pi
@@ -56,13 +59,30 @@ def exposure_gain(metered: float | None, skin_luminance: float, exposure: float)
     return float(np.clip(exposure * skin_luminance / metered, *GAIN_LIMITS))
 
 
-def film_shoulder(linear: np.ndarray) -> np.ndarray:
-    """(...) non-negative linear values -> the same in [0, 1): the identity up to SHOULDER_KNEE,
-    then an exponential shoulder with matching slope that approaches 1 (no flat clipped areas)."""
+def film_shoulder(linear: np.ndarray, knee: float = SHOULDER_KNEE) -> np.ndarray:
+    """(...) non-negative linear values -> the same in [0, 1): the identity up to the knee, then an
+    exponential shoulder with matching slope that approaches 1 (no flat clipped areas)."""
     linear = np.asarray(linear, np.float64)
-    room = 1.0 - SHOULDER_KNEE
-    over = np.maximum(linear - SHOULDER_KNEE, 0.0)
-    return np.where(linear <= SHOULDER_KNEE, linear, SHOULDER_KNEE + room * (1.0 - np.exp(-over / room)))
+    room = 1.0 - knee
+    over = np.maximum(linear - knee, 0.0)
+    return np.where(linear <= knee, linear, knee + room * (1.0 - np.exp(-over / room)))
+
+
+def tone_map(linear_rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) non-negative linear RGB -> the same in [0, 1): the film shoulder on each pixel's
+    luminance, every channel scaled alike (a bright face keeps its hue); where the brightest channel
+    passes CHANNEL_KNEE, the pixel is taken towards its grey at that luminance until that channel
+    sits on a shoulder of its own, so it never clips and a hot highlight bleaches, as on film.
+    A shoulder per channel squeezes skin's brightest channel, red, first, and turned a well-lit pale
+    face yellow: b* 29 on a cheek whose albedo is b* 18."""
+    linear_rgb = np.asarray(linear_rgb, np.float64)
+    luminance = linear_rgb @ LUMA
+    toned = film_shoulder(luminance)[..., None]
+    rgb = linear_rgb * (toned / np.maximum(luminance, 1e-12)[..., None])
+    peak = rgb.max(axis=-1, keepdims=True)
+    target = np.maximum(film_shoulder(peak, CHANNEL_KNEE), toned)
+    bleach = np.where(peak > CHANNEL_KNEE, (target - toned) / np.maximum(peak - toned, 1e-12), 1.0)
+    return toned + (rgb - toned) * np.minimum(bleach, 1.0)
 
 
 def lambert_phase(cos_angle: float) -> float:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from pipeline.appearance.identity import AppearanceProfile, Identity, sample_identity
 from pipeline.appearance.library import TextureError, list_textures, load_texture
+from pipeline.appearance.lips import lip_contour
 from pipeline.appearance.paint import (
     BROW_INNER,
     EAR_OFFSET,
@@ -231,3 +232,80 @@ def test_a_bad_library_texture_fails_its_sample_into_the_ledger(tmp_path, standi
     reasons = [f["reason"] for f in report.failures]
     assert reasons and all("broken.png cannot be read" in r for r in reasons)
     assert report.samples + len(reasons) == 4 and report.samples > 0
+
+
+def test_the_lips_meet_in_a_dark_line_over_a_shadowed_chin(layout):
+    """Lips read by their shading as much as their colour: the line where they meet is darker than
+    either lip, and the skin just under the lower lip is darker than the chin below it."""
+    lm = layout.landmarks
+    person = identity(2, stubble=0.0, freckles=0.0, lipstick=None)
+    brightness = paint(person, layout, SKIN).albedo.reshape(-1, 3)[layout.texels].mean(1)
+    front = layout.points[:, 2] > lm[8, 2] - 0.1
+
+    def seen_from_the_front(x: float, y: float) -> float:  # mean brightness of the texels a front view shows there
+        return brightness[front & (np.hypot(layout.points[:, 0] - x, layout.points[:, 1] - y) < 0.012)].mean()
+
+    meeting = 0.5 * (lm[62] + lm[66])
+    line = seen_from_the_front(meeting[0], meeting[1])
+    upper, lower = (seen_from_the_front(meeting[0], meeting[1] + dy) for dy in (0.035, -0.04))
+    assert line < 0.8 * min(upper, lower), (line, upper, lower)
+    under_lip, chin = (seen_from_the_front(0.0, lm[57, 1] - dy) for dy in (0.035, 0.13))
+    assert under_lip < 0.92 * chin, (under_lip, chin)
+
+
+def test_the_lower_lip_is_round_not_pointed(layout):
+    """The vermilion border bends smoothly everywhere under the lower lip, however finely the curve is
+    cut; the outer-lip landmarks' polygon turns by about 40 degrees at once at the middle one."""
+    contour = lip_contour(layout.landmarks)
+    lower = contour[contour[:, 1] < layout.landmarks[[48, 54], 1].mean()]
+    steps = np.diff(lower, axis=0)
+    turn = np.abs(np.diff(np.unwrap(np.arctan2(steps[:, 1], steps[:, 0]))))
+    curvature = turn / (0.5 * (np.linalg.norm(steps[1:], axis=1) + np.linalg.norm(steps[:-1], axis=1)))
+    assert curvature.max() < 1.0 / 0.05  # nowhere tighter than a 6 mm radius (the polygon: a corner)
+    assert lower[:, 1].min() < layout.landmarks[57, 1] + 0.025  # within 3 mm of the middle landmark: still full
+
+
+def _correlation_at(layout, values: np.ndarray, lag: np.ndarray) -> float:
+    """Correlation of values (N,) at texels of the front of the face with the texel nearest each one
+    shifted by lag (3,) seen from the front."""
+    from scipy.spatial import cKDTree
+
+    p, lm = layout.points, layout.landmarks
+    front = np.flatnonzero((p[:, 2] > 0.0) & (np.abs(p[:, 0]) < 0.3) & (p[:, 1] < lm[19, 1]) & (p[:, 1] > lm[57, 1]))
+    gap, nearest = cKDTree(p[front, :2]).query(p[front, :2] + lag[:2])
+    kept = gap < 0.25 * np.linalg.norm(lag)
+    return float(np.corrcoef(values[front][kept], values[front][nearest[kept]])[0, 1])
+
+
+def test_fine_detail_is_round_on_the_skin_whatever_the_uv_stretch(layout):
+    """Pores, stubble and freckles are noise of the surface: as correlated across the face as down
+    it. The UV layout stretches the face about 2.4:1, so the same noise blurred in the texture's own
+    grid is not."""
+    from scipy import ndimage
+
+    from pipeline.appearance.noise import surface_noise
+
+    feature = 3.0 * layout.texel_size
+    across, down = np.array([feature, 0.0, 0.0]), np.array([0.0, feature, 0.0])
+    on_skin = surface_noise(layout.points, feature, seed=3)
+    texture = ndimage.gaussian_filter(np.random.default_rng(3).standard_normal((layout.size,) * 2), 0.5 * feature / layout.texel_size,
+                                      mode="wrap").reshape(-1)[layout.texels]
+    a, b = _correlation_at(layout, on_skin, across), _correlation_at(layout, on_skin, down)
+    assert abs(a - b) < 0.1 and min(a, b) > 0.2, (a, b)
+    a, b = _correlation_at(layout, texture, across), _correlation_at(layout, texture, down)
+    assert abs(a - b) > 0.2, (a, b)  # the counter-example: this check sees UV stretch
+    assert abs(on_skin.mean()) < 1e-9 and abs(on_skin.std() - 1.0) < 1e-9
+
+
+def test_lash_lines_are_mirror_images_and_thin_by_the_inner_corners(layout):
+    """Both eyes get the same lash line: dark across the upper lid, faint by the inner corner."""
+    lm = layout.landmarks
+    person = identity(0, lash_darkness=0.9, eyeliner=0.0, brow_density=0.0, freckles=0.0, hair_style="bald")
+    brightness = paint(person, layout, SKIN).albedo.reshape(-1, 3)[layout.texels].mean(1)
+    lid = {}
+    for eye, (inner, middle, outer) in (("right", (39, 38, 37)), ("left", (42, 43, 44))):
+        near_inner = 0.85 * lm[inner] + 0.15 * lm[middle]
+        lid[eye] = brightness[texel_near(layout, near_inner)], brightness[texel_near(layout, 0.5 * (lm[middle] + lm[outer]))]
+    for eye, (by_the_corner, across) in lid.items():
+        assert across < 0.8 * by_the_corner, (eye, across, by_the_corner)
+    assert np.allclose(lid["right"], lid["left"], rtol=0.15), lid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from skimage.color import rgb2lab
 
 from pipeline.synthesis.distributions import RecipeError
 from pipeline.synthesis.pair import develop
@@ -127,3 +128,23 @@ def test_side_lights_light_less_of_what_the_camera_sees():
     assert lambert_phase(1.0) == pytest.approx(1.0)
     assert lambert_phase(0.0) == pytest.approx(1.0 / np.pi)
     assert lambert_phase(-1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_well_lit_pale_face_keeps_its_hue():
+    """Exposed over the knee, a pale face comes out brighter but the same colour (CIELAB hue, read
+    by scikit-image): a shoulder per channel squeezes skin's red first and turns the face yellow,
+    by about 10 degrees of hue here. Nothing clips."""
+    skin = np.array([0.62, 0.41, 0.28])
+    rgba, background, landmarks = portrait(0.3)
+    rgba[rgba[:, :, 3] > 0, :3] = skin  # an even face of the albedo, lit so its luminance is the albedo's
+    onset, _ = develop(rgba, rgba, background, landmarks, 1.5, skin)
+    face = onset[32, 32]
+
+    def lab(srgb_uint8: np.ndarray) -> np.ndarray:
+        return rgb2lab(np.asarray(srgb_uint8, np.float64)[None, None] / 255.0)[0, 0]
+
+    lit, albedo = lab(face), lab(to_uint8_srgb(skin))
+    hue = lambda c: np.degrees(np.arctan2(c[2], c[1]))  # noqa: E731
+    assert lit[0] > albedo[0] + 8.0  # well over the knee, so the shoulder is at work
+    assert abs(hue(lit) - hue(albedo)) < 3.0, (lit, albedo)
+    assert face.max() < 255

@@ -14,7 +14,8 @@ from render.scene_spec import SkinMaps
 
 from .identity import Identity
 from .layout import TexelLayout
-from .noise import fbm, lattice_noise, texel_noise
+from .lips import lip_mask, mouth_shading, philtrum
+from .noise import fbm, lattice_noise, surface_noise
 
 # Absorption per unit of melanin and of haemoglobin (linear R, G, B): melanin darkens blue most,
 # blood takes green and blue and leaves red.
@@ -39,9 +40,13 @@ BROW_REACH = 0.06  # how far past the band a hair can reach
 BROW_HAIR_CHUNK = 64  # hairs per vectorised step (memory)
 BROW_SHADOW = 0.2  # the band's own tint under the hairs
 BROW_SEED_OFFSET = 101
-UPPER_LIDS = ((36, 37, 38, 39), (42, 43, 44, 45))
-LOWER_LIDS = ((39, 40, 41, 36), (45, 46, 47, 42))
-OUTER_LIPS = slice(48, 60)
+# Lid margins, each from the inner corner (39, 42) to the outer one (36, 45).
+UPPER_LIDS = ((39, 38, 37, 36), (42, 43, 44, 45))
+LOWER_LIDS = ((39, 40, 41, 36), (42, 47, 46, 45))
+# Lashes are sparse by the inner corner: they fade in over these shares of the margin's length from
+# it (upper, lower). The upper lines once ran outer to inner on one eye and inner to outer on the
+# other, so one eye's lashes thinned at its inner corner and the other's at its outer one.
+UPPER_LASH_START, LOWER_LASH_START = (0.05, 0.3), (0.2, 0.45)
 LASH_WIDTH, LOWER_LASH_WIDTH = 0.02, 0.01  # face units
 # Ears are thin and full of blood: pinker than the cheek beside them. Centred behind and below
 # the top of the jaw line (landmarks 0, 16), x outwards, face units.
@@ -51,8 +56,9 @@ EAR_FLUSH = 0.45  # blood at the ear's centre, at full blush
 NOSTRIL_OFFSET = np.array([0.01, 0.012, 0.015])  # from the nose-base landmarks beside the tip (x outwards), face units
 NOSTRIL_RADII = np.array([0.028, 0.012, 0.03])
 NOSTRIL_DARKNESS = 0.8
+# Natural lips: this share of their own colour, the rest the skin's, with less green and blue.
+NATURAL_LIP_SHARE, LIP_SKIN_TINT = 0.6, np.array([1.0, 0.68, 0.68])
 LID_CREASE_HEIGHT, LID_CREASE_WIDTH, LID_CREASE_DARKNESS = 0.05, 0.012, 0.3  # face units above the lid margin
-LIP_EDGE = 0.012  # soft vermilion border, face units
 HAIR_EDGE = 0.03  # soft hairline
 HAIR_FRINGE_ACROSS, HAIR_FRINGE_DEPTH = 220.0, 0.07  # single hairs fraying the hairline: cells per radian, face units
 FOREHEAD_LINE_SPACING, FOREHEAD_LINE_WIDTH, FOREHEAD_LINE_WOBBLE = 0.075, 0.11, 0.035  # face units; width as a share of the spacing
@@ -132,26 +138,6 @@ def vertex_hair_thickness(identity: Identity, layout: TexelLayout) -> np.ndarray
     brow_y = layout.landmarks[17:27, 1].mean()
     taper = SIDE_HAIR_SHARE + (1.0 - SIDE_HAIR_SHARE) * smoothstep(brow_y + CROWN_RISE[0], brow_y + CROWN_RISE[1], points[:, 1])
     return identity.hair_thickness * layout.unit_m * cover * taper
-
-
-def _lip_mask(points: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """(N,) soft inside of the outer lip contour, seen from the front."""
-    poly = lm[OUTER_LIPS, :2]
-    # Only texels within LIP_EDGE of the contour's box can be non-zero: test those alone.
-    near_box = np.all((points[:, :2] > poly.min(0) - LIP_EDGE) & (points[:, :2] < poly.max(0) + LIP_EDGE), axis=1)
-    candidates = np.flatnonzero(near_box & (points[:, 2] > lm[OUTER_LIPS, 2].min() - 0.12))
-    x, y = points[candidates, 0], points[candidates, 1]
-    inside = np.zeros(len(candidates), bool)
-    dist = np.full(len(candidates), np.inf)
-    for a, b in zip(poly, np.roll(poly, -1, 0)):
-        crosses = ((a[1] > y) != (b[1] > y)) & (x < (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1] + 1e-12) + a[0])
-        inside ^= crosses
-        d = b - a
-        s = np.clip(((x - a[0]) * d[0] + (y - a[1]) * d[1]) / (d @ d), 0, 1)
-        dist = np.minimum(dist, np.hypot(x - a[0] - s * d[0], y - a[1] - s * d[1]))
-    out = np.zeros(len(points))
-    out[candidates] = smoothstep(-LIP_EDGE, LIP_EDGE, np.where(inside, dist, -dist))
-    return out
 
 
 def brow_curve(landmarks: np.ndarray, ids: tuple[int, ...], lift: float) -> tuple[np.ndarray, float, float]:
@@ -235,14 +221,16 @@ def brow_opacity(identity: Identity, points: np.ndarray, lm: np.ndarray, texel_s
 
 
 def _lids(points: np.ndarray, lm: np.ndarray, upper_width: float, lower_width: float) -> np.ndarray:
-    """(N,) lash-line opacity along the upper lids (and fainter along the lower lids)."""
+    """(N,) lash-line opacity along the upper lids (and fainter along the lower lids), none in the
+    inner corners; the lower lashes thin out again towards the outer corner."""
     out = np.zeros(len(points))
-    for lids, width, strength in ((UPPER_LIDS, upper_width, 1.0), (LOWER_LIDS, lower_width, 0.5)):
+    for lids, width, strength, start in ((UPPER_LIDS, upper_width, 1.0, UPPER_LASH_START),
+                                         (LOWER_LIDS, lower_width, 0.5, LOWER_LASH_START)):
         for ids in lids:
             line = lm[list(ids)]
             near = np.flatnonzero(np.linalg.norm(points - line.mean(0), axis=1) < 0.35)
             dist, t, _ = polyline_distance(points[near], line)
-            taper = smoothstep(0.0, 0.15, t) * smoothstep(1.0, 0.8, t) if strength < 1 else smoothstep(-0.05, 0.2, t) * 0.6 + 0.4
+            taper = smoothstep(*start, t) * (smoothstep(1.0, 0.8, t) if strength < 1 else 1.0)
             out[near] = np.maximum(out[near], strength * taper * smoothstep(width, 0.3 * width, dist))
     return out
 
@@ -258,7 +246,7 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     n = len(p)
 
     def detail(feature_size: float, seed: int) -> np.ndarray:
-        return texel_noise(layout.size, layout.texels, layout.texel_size, feature_size, seed)
+        return surface_noise(p, feature_size, seed)
 
     colour = np.broadcast_to(np.asarray(skin_tone, np.float64), (n, 3)).copy() if base is None \
         else base.reshape(-1, 3)[layout.texels].astype(np.float64)
@@ -306,7 +294,7 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     roughness = SKIN_ROUGHNESS - OILY_SHINE * identity.skin_shine * t_zone
 
     # Stubble: dark dots and a grey-blue shadow where a beard grows.
-    lips = _lip_mask(p, lm)
+    lips = lip_mask(p, lm)
     if identity.stubble:
         top = lm[33, 1] - 0.03 + (lm[2, 1] - lm[33, 1] + 0.05) * smoothstep(0.2, 0.55, np.abs(p[:, 0]))
         beard = smoothstep(top + 0.02, top - 0.03, p[:, 1]) * smoothstep(lm[8, 1] - 0.45, lm[8, 1] - 0.25, p[:, 1])
@@ -321,11 +309,13 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
         lip_colour = np.asarray(identity.lipstick if identity.lipstick is not None else identity.lip_colour)
         lip_tone = lip_colour * (0.85 + 0.3 * fbm(p[on], 40.0, 2, seed + 23, nyq))[:, None]
         if identity.lipstick is None:  # natural lips keep some of the skin's own tone
-            lip_tone = 0.45 * lip_tone + 0.55 * colour[on] * np.array([1.0, 0.72, 0.72])
+            lip_tone = NATURAL_LIP_SHARE * lip_tone + (1 - NATURAL_LIP_SHARE) * colour[on] * LIP_SKIN_TINT
         w = lips[on]
         colour[on] = colour[on] * (1 - w[:, None]) + w[:, None] * lip_tone
         roughness[on] = roughness[on] * (1 - w) + w * (LIP_ROUGHNESS - 0.2 * identity.lip_gloss)
         height[on] += w * 0.3 * (lattice_noise(p[on] * np.array([60.0, 6.0, 60.0]), seed + 29) - 0.5)
+    colour *= mouth_shading(p, lm, lips, layout.texel_size)[:, None]
+    height += philtrum(p, lm)
 
     # Nostrils: dark openings under the tip, seen from the front as two shadowed ovals.
     for wing in (32, 34):

@@ -15,7 +15,7 @@ from flame_assets.model import FaceModel
 from render.backgrounds import composite, list_images, make_background, to_uint8_srgb
 from render.body import PART_CLOTH, VERTICES, Clothing, body_faces, body_vertices, neck_loop, place_body, to_local
 from render.camera import Camera, flow_from_targets
-from render.exposure import LUMA, exposure_gain, face_box, face_luminance, film_shoulder, illuminant, white_balance_gains
+from render.exposure import LUMA, exposure_gain, face_box, face_luminance, illuminant, tone_map, white_balance_gains
 from render.glasses import glasses_local, place_glasses
 from render.hair import VERTICES as HAIR_VERTICES
 from render.hair import bob_cut, curtain_vertices, hair_faces
@@ -198,7 +198,7 @@ def develop(onset_rgba: np.ndarray, apex_rgba: np.ndarray, background: np.ndarra
     background. white_balance: (3,) gains (render.exposure.white_balance_gains) on the rendered
     subject, not on the backdrop, which is a picture of its own colours. With an exposure
     (SceneSpec.exposure), one gain metered on the onset face (landmarks (68, 2) pixels; skin_tone
-    (3,) linear albedo) and the film shoulder serve both frames, so they share one mapping;
+    (3,) linear albedo) and the tone curve serve both frames, so they share one mapping;
     without, pixels are clipped at white as they are."""
     if white_balance is not None:
         scale = np.append(np.asarray(white_balance), 1.0).astype(onset_rgba.dtype)
@@ -208,7 +208,7 @@ def develop(onset_rgba: np.ndarray, apex_rgba: np.ndarray, background: np.ndarra
         return to_uint8_srgb(onset), to_uint8_srgb(apex)
     metered = face_luminance(onset_rgba, face_box(landmarks))
     gain = exposure_gain(metered, float(np.asarray(skin_tone) @ LUMA), exposure)
-    return to_uint8_srgb(film_shoulder(gain * onset)), to_uint8_srgb(film_shoulder(gain * apex))
+    return to_uint8_srgb(tone_map(gain * onset)), to_uint8_srgb(tone_map(gain * apex))
 
 
 def neutral_layout(model: FaceModel, skin_faces: np.ndarray, size: int) -> TexelLayout:
