@@ -268,7 +268,7 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     colour *= np.exp(-(melanin[:, None] * MELANIN_ABSORPTION + blood[:, None] * BLOOD_ABSORPTION))
 
     # Pores (pits), fine wrinkles on the forehead, and the nasolabial folds.
-    # The neck's few grid rows stretch texel noise into streaks; its pores are faint anyway.
+    # Pores are fainter on the neck (their depth fades below the jaw).
     pore_depth = identity.pores * (1.0 - NECK_PORE_FADE * smoothstep(lm[8, 1] - 0.05, lm[8, 1] - 0.2, p[:, 1]))
     pores = detail(PORE_SIZE, seed + 13)
     height = -PORE_RELIEF * pore_depth * smoothstep(0.5, 1.8, pores)
