@@ -309,3 +309,20 @@ def test_lash_lines_are_mirror_images_and_thin_by_the_inner_corners(layout):
     for eye, (by_the_corner, across) in lid.items():
         assert across < 0.8 * by_the_corner, (eye, across, by_the_corner)
     assert np.allclose(lid["right"], lid["left"], rtol=0.15), lid
+
+
+def test_a_womans_hairline_arches_over_the_forehead(layout):
+    """From the middle of the forehead towards the temples a woman's hairline falls, framing the
+    forehead in an oval; a man's stays nearly straight (his temples recede instead)."""
+    def hairline_height(person: Identity, azimuth_deg: float) -> float:
+        heights = np.linspace(-0.2, 1.0, 1201)
+        a = np.radians(azimuth_deg)
+        points = layout.centre + np.stack([np.full_like(heights, np.sin(a)), heights - layout.centre[1], np.full_like(heights, np.cos(a))], 1)
+        cover = hair_coverage(person, points, layout, jitter=False)
+        return float(heights[np.argmax(cover >= 0.5)])
+
+    fall = {}
+    for sex in ("female", "male"):
+        person = identity(6, sex=sex, hair_style="short", recession=0.0, sideburns=0.0)
+        fall[sex] = hairline_height(person, 0.0) - hairline_height(person, 40.0)
+    assert fall["female"] > 0.05 and fall["male"] < 0.02, fall

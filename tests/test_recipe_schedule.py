@@ -7,7 +7,7 @@ import pytest
 from facial.flame_layout import N_EXPRESSION, N_SHAPE
 from pipeline.synthesis.distributions import RecipeError
 from pipeline.synthesis.face_params import FaceParams, three_states
-from pipeline.synthesis.recipe import load_recipe, parse_recipe, resolve_recipe_path
+from pipeline.synthesis.recipe import load_recipe, parse_recipe, recipe_dir, resolve_recipe_path
 from pipeline.synthesis.schedule import sample_scales
 from pipeline.synthesis.seeds import sample_rngs
 
@@ -88,7 +88,7 @@ def _mutate(text: str, old: str, new: str) -> str:
     ('kinds = ["studio", "bokeh"]', 'kinds = ["studio", "window"]', r"\[render.background\] kinds"),
     ("[schedule]", "[schedul]", r"missing 'schedule'"),
     ("seed = 20251122", "seed = ", r"not valid TOML"),
-    ('skin_tones = ["#f2d0b6"', 'skin_tones = ["pink"', r"skin_tones must hold colours"),
+    ('skin_tones = ["#eccbb4"', 'skin_tones = ["pink"', r"skin_tones must hold colours"),
 ])
 def test_bad_recipe_values_name_the_key(v1, old, new, message):
     with pytest.raises(RecipeError, match=message):
@@ -161,3 +161,18 @@ def test_lights_stay_within_the_recipe_directions(recipe, low, high, side, key):
         key_azimuth = azimuth[keys]
         assert np.abs(key_azimuth).min() >= key[0] - 1e-6 and np.abs(key_azimuth).max() <= key[1] + 1e-6
         assert (key_azimuth > 0).sum() > 15 and (key_azimuth < 0).sum() > 15  # from either side
+
+
+def test_every_shipped_skin_palette_is_the_colour_of_skin():
+    """Each shipped recipe's skin tones lie where measured cheeks do in CIELAB (scikit-image's
+    conversion): chroma 12-26 at hue 45-70 degrees. The former palette's middle tones had chroma
+    29-35, and every face rendered as an orange mannequin."""
+    from skimage.color import rgb2lab
+
+    recipes = sorted(recipe_dir().glob("*.toml"))
+    assert len(recipes) >= 5
+    for path in recipes:
+        for tone in load_recipe(path).render.skin_tones:
+            srgb = np.array([int(tone[i:i + 2], 16) for i in (1, 3, 5)], float) / 255.0
+            _, a, b = rgb2lab(srgb[None, None])[0, 0]
+            assert 12.0 <= np.hypot(a, b) <= 26.0 and 45.0 <= np.degrees(np.arctan2(b, a)) <= 70.0, (path.name, tone, a, b)

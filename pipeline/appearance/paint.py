@@ -60,6 +60,11 @@ NOSTRIL_DARKNESS = 0.8
 NATURAL_LIP_SHARE, LIP_SKIN_TINT = 0.6, np.array([1.0, 0.68, 0.68])
 LID_CREASE_HEIGHT, LID_CREASE_WIDTH, LID_CREASE_DARKNESS = 0.05, 0.012, 0.3  # face units above the lid margin
 HAIR_EDGE = 0.03  # soft hairline
+# The hairline runs from the forehead (its height: identity.hairline above the brows) down to the
+# temples between these azimuths. A woman's hairline arches: it falls this much (face units) from
+# the middle of the forehead to its sides, so the forehead is framed by an oval, not cut straight.
+HAIRLINE_SIDE_DEG = (48.0, 80.0)
+HAIRLINE_ARCH = {"female": 0.09, "male": 0.02}
 HAIR_FRINGE_ACROSS, HAIR_FRINGE_DEPTH = 220.0, 0.07  # single hairs fraying the hairline: cells per radian, face units
 FOREHEAD_LINE_SPACING, FOREHEAD_LINE_WIDTH, FOREHEAD_LINE_WOBBLE = 0.075, 0.11, 0.035  # face units; width as a share of the spacing
 NECK_PORE_FADE = 0.7  # share of pore depth lost below the jaw
@@ -113,10 +118,11 @@ def hair_coverage(identity: Identity, points: np.ndarray, layout: TexelLayout, j
     lm = layout.landmarks
     brow_y, nose_y, mouth_y = lm[17:27, 1].mean(), lm[33, 1], lm[48:60, 1].mean()
     a = azimuth_deg(points, layout.centre)
-    front = brow_y + identity.hairline + identity.recession * np.exp(-0.5 * ((a - 35.0) / 12.0) ** 2)
+    arch = HAIRLINE_ARCH[identity.sex] * np.minimum(a / HAIRLINE_SIDE_DEG[0], 1.0) ** 2
+    front = brow_y + identity.hairline + identity.recession * np.exp(-0.5 * ((a - 35.0) / 12.0) ** 2) - arch
     side = brow_y + 0.02 - identity.sideburns * 0.45 * np.exp(-0.5 * ((a - 78.0) / 6.0) ** 2) * (nose_y < 0)
     back = mouth_y + 0.1
-    line = front + (side - front) * smoothstep(48.0, 80.0, a)
+    line = front + (side - front) * smoothstep(*HAIRLINE_SIDE_DEG, a)
     line = line + (back - line) * smoothstep(100.0, 150.0, a)
     y = points[:, 1]
     if jitter:
