@@ -4,14 +4,16 @@ y up, 1 unit = brow to chin).
 Lips are read as much by their shading as by their colour: a dark line where they meet, the shadow
 under the lower lip's roll, darker corners, and an upper lip that faces down, away from most light.
 A stand-in or FLAME mouth has the shape but, at 512 px, too little relief for Cycles to make those
-cues alone, so they are painted, like a cavity map. The vermilion border follows a smooth closed
-curve through the outer-lip landmarks: their 12-point polygon puts corners into the lower lip.
+cues alone, so they are painted, like a cavity map. The vermilion border is a smooth curve (see
+lip_contour): the outer-lip landmarks' 12-point polygon puts corners into the lower lip.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from flame_assets.standin.spec import smoothstep
+
+from .curves import catmull_rom, polyline_distance
 
 OUTER_LIPS = tuple(range(48, 60))  # iBUG-68: corner 48, upper lip 49-53, corner 54, lower lip 55-59
 MOUTH_LINE = ((48,), (61, 67), (62, 66), (63, 65), (54,))  # where the lips meet: the mean of facing inner points
@@ -21,24 +23,9 @@ LIP_REACH = 0.12  # texels further than this behind the front-most lip landmark 
 MOUTH_LINE_WIDTH, MOUTH_LINE_DARKNESS = 0.005, 0.6  # Gaussian sigma; albedo taken off on the line
 UPPER_LIP_SHADE = 0.12  # albedo taken off the upper lip
 LOWER_LIP_SHADOW = (0.03, 0.016, 0.18)  # below the lower lip's border: offset, sigma, darkness
+LOWER_LIP_SHADOW_FADE = (0.02, 0.04)  # it fades out between this far past the corners and this far inside them
 CORNER_RADIUS, CORNER_DARKNESS = 0.016, 0.35  # the commissures
 PHILTRUM_HALF_WIDTH, PHILTRUM_RIDGE_WIDTH, PHILTRUM_RELIEF = 0.022, 0.008, 0.5  # ridges from nose to the bow
-
-
-def catmull_rom(points: np.ndarray, per_interval: int, closed: bool) -> np.ndarray:
-    """points (K, D) -> (M, D) a uniform Catmull-Rom curve through every point, per_interval points
-    per interval (an open curve ends on its last point; its end tangents mirror the neighbours)."""
-    k = len(points)
-    if closed:
-        padded = np.concatenate([points[-1:], points, points[:2]])
-    else:
-        padded = np.concatenate([2 * points[:1] - points[1:2], points, 2 * points[-1:] - points[-2:-1]])
-    intervals = k if closed else k - 1
-    t = np.arange(per_interval) / per_interval
-    basis = 0.5 * np.stack([-t**3 + 2 * t**2 - t, 3 * t**3 - 5 * t**2 + 2, -3 * t**3 + 4 * t**2 + t, t**3 - t**2], 1)  # (T, 4)
-    windows = np.stack([padded[i:i + 4] for i in range(intervals)])  # (I, 4, D)
-    curve = np.einsum("tj,ijd->itd", basis, windows).reshape(-1, points.shape[1])
-    return curve if closed else np.concatenate([curve, points[-1:]])
 
 
 def _inside_and_distance(xy: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,17 +41,6 @@ def _inside_and_distance(xy: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarra
     return inside, dist
 
 
-def _polyline_distance_2d(xy: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """xy (N, 2), open polyline (M, 2) -> distance (N,), signed height above the nearest point (N,)."""
-    a, d = line[:-1], np.diff(line, axis=0)
-    s = np.clip(np.einsum("nmc,mc->nm", xy[:, None] - a[None], d) / np.sum(d * d, 1)[None], 0.0, 1.0)
-    offset = xy[:, None] - (a[None] + s[..., None] * d[None])  # (N, M-1, 2)
-    dist = np.linalg.norm(offset, axis=2)
-    nearest = np.argmin(dist, axis=1)
-    rows = np.arange(len(xy))
-    return dist[rows, nearest], offset[rows, nearest, 1]
-
-
 def _near_mouth(points: np.ndarray, lm: np.ndarray, margin: float) -> np.ndarray:
     """Indices of the points within `margin` of the outer lips' box, seen from the front, and not
     far behind them (the back of the head projects onto the mouth too)."""
@@ -74,12 +50,12 @@ def _near_mouth(points: np.ndarray, lm: np.ndarray, margin: float) -> np.ndarray
 
 
 def lip_contour(lm: np.ndarray) -> np.ndarray:
-    """landmarks (68, 3) -> (12 * CURVE_SUBDIVISIONS, 2) the vermilion border seen from the front,
+    """landmarks (68, 3) -> (11 * CURVE_SUBDIVISIONS + 1, 2) the vermilion border seen from the front,
     corner 48 over the upper lip to corner 54 and back under the lower lip. The upper lip is a curve
     through its landmarks (the cupid's bow is real); the lower lip is a smooth U through the corners,
     fitted to its landmarks, since its middle landmark sits down on the lip's roll and a curve through
     it comes to a point."""
-    upper = catmull_rom(lm[48:55, :2], CURVE_SUBDIVISIONS, closed=False)
+    upper = catmull_rom(lm[48:55, :2], CURVE_SUBDIVISIONS)
     (x0, y0), (x1, y1) = lm[54, :2], lm[48, :2]
     lower = lm[55:60, :2]
 
@@ -95,7 +71,7 @@ def lip_contour(lm: np.ndarray) -> np.ndarray:
 
 def mouth_line(lm: np.ndarray) -> np.ndarray:
     """landmarks (68, 3) -> (M, 2) the line where the lips meet, corner to corner, from the front."""
-    return catmull_rom(np.stack([lm[list(ids), :2].mean(0) for ids in MOUTH_LINE]), CURVE_SUBDIVISIONS, closed=False)
+    return catmull_rom(np.stack([lm[list(ids), :2].mean(0) for ids in MOUTH_LINE]), CURVE_SUBDIVISIONS)
 
 
 def lip_mask(points: np.ndarray, lm: np.ndarray) -> np.ndarray:
@@ -116,15 +92,18 @@ def mouth_shading(points: np.ndarray, lm: np.ndarray, lips: np.ndarray, texel_si
     offset, width, darkness = LOWER_LIP_SHADOW
     near = _near_mouth(points, lm, offset + 3 * width)
     xy = points[near, :2]
-    dist, above = _polyline_distance_2d(xy, mouth_line(lm))
+    dist, _, nearest = polyline_distance(xy, mouth_line(lm))
+    above = xy[:, 1] - nearest[:, 1]
     line = np.exp(-0.5 * (dist / line_width) ** 2)
     upper = lips[near] * smoothstep(-line_width, line_width, above)
     corners = sum(np.exp(-0.5 * np.sum(((xy - lm[i, :2]) / CORNER_RADIUS) ** 2, 1)) for i in (48, 54))
     contour = lip_contour(lm)
     lower_border = np.concatenate([contour[6 * CURVE_SUBDIVISIONS:], contour[:1]])  # corner 54 -> lower lip -> corner 48
-    below_dist, below = _polyline_distance_2d(xy, lower_border)
+    below_dist, _, nearest = polyline_distance(xy, lower_border)
+    below = xy[:, 1] - nearest[:, 1]
     under = np.exp(-0.5 * ((below_dist - offset) / width) ** 2) * (below < 0) * (1.0 - lips[near])
-    span = smoothstep(lm[54, 0] + 0.02, lm[54, 0] - 0.04, xy[:, 0]) * smoothstep(lm[48, 0] - 0.02, lm[48, 0] + 0.04, xy[:, 0])
+    beyond, within = LOWER_LIP_SHADOW_FADE
+    span = smoothstep(lm[54, 0] + beyond, lm[54, 0] - within, xy[:, 0]) * smoothstep(lm[48, 0] - beyond, lm[48, 0] + within, xy[:, 0])
     shade[near] = ((1.0 - MOUTH_LINE_DARKNESS * line) * (1.0 - UPPER_LIP_SHADE * upper)
                    * (1.0 - CORNER_DARKNESS * np.clip(corners, 0, 1)) * (1.0 - darkness * under * span))
     return shade

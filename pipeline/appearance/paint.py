@@ -12,6 +12,7 @@ import numpy as np
 from flame_assets.standin.spec import smoothstep
 from render.scene_spec import SkinMaps
 
+from .curves import polyline_distance
 from .identity import Identity
 from .layout import TexelLayout
 from .lips import lip_mask, mouth_shading, philtrum
@@ -78,21 +79,6 @@ HAIR_CAP_RAMP = 0.25  # the cap's thickness grows over this much height above th
 # of one thickness all round reads as a helmet.
 SIDE_HAIR_SHARE = 0.4
 CROWN_RISE = (0.3, 0.65)  # the crown stands about 0.74 above the brows
-
-
-def polyline_distance(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """points (N, 3), line (K, 3) -> distance (N,), position along the line t (N,) in [0, 1] by
-    arc length, and the nearest point (N, 3)."""
-    seg_a, seg_b = line[:-1], line[1:]
-    d = seg_b - seg_a
-    lengths = np.linalg.norm(d, axis=1)
-    starts = np.concatenate([[0.0], np.cumsum(lengths)])[:-1] / lengths.sum()
-    s = np.clip(np.einsum("nkc,kc->nk", points[:, None] - seg_a[None], d) / (lengths**2)[None], 0.0, 1.0)
-    nearest = seg_a[None] + s[..., None] * d[None]
-    dist = np.linalg.norm(points[:, None] - nearest, axis=-1)
-    k = dist.argmin(1)
-    rows = np.arange(len(points))
-    return dist[rows, k], starts[k] + s[rows, k] * lengths[k] / lengths.sum(), nearest[rows, k]
 
 
 def azimuth_deg(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
