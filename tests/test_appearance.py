@@ -326,3 +326,18 @@ def test_a_womans_hairline_arches_over_the_forehead(layout):
         person = identity(6, sex=sex, hair_style="short", recession=0.0, sideburns=0.0)
         fall[sex] = hairline_height(person, 0.0) - hairline_height(person, 40.0)
     assert fall["female"] > 0.05 and fall["male"] < 0.02, fall
+
+
+def test_blood_mottles_the_skin_at_the_scale_of_a_centimetre(layout):
+    """Within a few centimetres of plain forehead the skin's redness varies (blotches of blood
+    nearer the surface in some places) as much as skin_variation says: an even tone there reads as
+    painted plastic."""
+    lm, p = layout.landmarks, layout.points
+    forehead = (np.hypot(p[:, 0], p[:, 1] - lm[17:27, 1].mean() - 0.15) < 0.12) & (p[:, 2] > 0.1)
+    spread = {}
+    for variation in (1.0, 0.0):
+        person = identity(4, skin_variation=variation, freckles=0.0, hair_style="bald", wrinkles=0.0)
+        albedo = paint(person, layout, SKIN).albedo.reshape(-1, 3)[layout.texels][forehead]
+        spread[variation] = float((albedo[:, 1] / albedo[:, 0]).std())
+    assert forehead.sum() > 100
+    assert spread[1.0] > 0.015 and spread[0.0] < 0.003, spread

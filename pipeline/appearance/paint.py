@@ -23,6 +23,10 @@ from .noise import fbm, lattice_noise, surface_noise
 MELANIN_ABSORPTION = np.array([0.55, 0.9, 1.5])
 BLOOD_ABSORPTION = np.array([0.05, 0.9, 0.55])
 SKIN_ROUGHNESS, LIP_ROUGHNESS, HAIR_ROUGHNESS = 0.5, 0.3, 0.4  # hair: a sheen, stretched by the material's anisotropy
+# Blood shows through skin in blotches of about a centimetre (capillaries nearer the surface in
+# some places than others): haemoglobin noise of this amplitude at full skin_variation, this many
+# cycles per face unit. Without it a face was one even tone between its regions.
+MOTTLING, MOTTLING_FREQUENCY = 0.5, 14.0
 # Feature sizes in face units (1 = brow to chin, about 12 cm).
 PORE_SIZE, STUBBLE_SIZE, HAIR_FIBRE_SIZE = 0.004, 0.004, 0.003
 FRECKLE_SIZE, BLEMISH_SIZE = 0.012, 0.02
@@ -248,6 +252,7 @@ def paint(identity: Identity, layout: TexelLayout, skin_tone: np.ndarray, base: 
     cheeks = sum(_gauss(p, 0.5 * (lm[i] + lm[j]) + np.array([s * 0.08, 0.02, 0.0]), 0.16)
                  for i, j, s in ((41, 48, -1), (46, 54, 1)))
     blood = identity.blush * (0.22 * cheeks + 0.15 * _gauss(p, lm[30], 0.08))
+    blood += identity.skin_variation * MOTTLING * (fbm(p, MOTTLING_FREQUENCY, 3, seed + 3, nyq) - 0.5)
     blood += identity.makeup_blush * 0.25 * cheeks
     blood += EAR_FLUSH * (0.5 + 0.5 * identity.blush) * sum(_gauss(p, lm[i] + EAR_OFFSET * [s, 1, 1], EAR_RADIUS) for i, s in ((0, -1), (16, 1)))
     melanin += 0.18 * sum(_gauss(p, lm[list(ids)].mean(0) + np.array([0, -0.06, 0]), 0.07) for ids in LOWER_LIDS)
