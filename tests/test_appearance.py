@@ -238,7 +238,7 @@ def test_the_lips_meet_in_a_dark_line_over_a_shadowed_chin(layout):
     """Lips read by their shading as much as their colour: the line where they meet is darker than
     either lip, and the skin just under the lower lip is darker than the chin below it."""
     lm = layout.landmarks
-    person = identity(2, stubble=0.0, freckles=0.0, lipstick=None)
+    person = identity(2, stubble=0.0, freckles=0.0, lipstick=None, skin_variation=0.0)  # the mouth alone, no mottling
     brightness = paint(person, layout, SKIN).albedo.reshape(-1, 3)[layout.texels].mean(1)
     front = layout.points[:, 2] > lm[8, 2] - 0.1
 
