@@ -11,7 +11,7 @@ from PIL import Image
 
 from pipeline.appearance.identity import AppearanceProfile, Identity, sample_identity
 from pipeline.appearance.library import TextureError, list_textures, load_texture
-from pipeline.appearance.lips import lip_contour
+from pipeline.appearance.lips import LOWER_LIP_SHADOW, lip_contour
 from pipeline.appearance.paint import (
     BROW_INNER,
     EAR_OFFSET,
@@ -249,7 +249,8 @@ def test_the_lips_meet_in_a_dark_line_over_a_shadowed_chin(layout):
     line = seen_from_the_front(meeting[0], meeting[1])
     upper, lower = (seen_from_the_front(meeting[0], meeting[1] + dy) for dy in (0.035, -0.04))
     assert line < 0.8 * min(upper, lower), (line, upper, lower)
-    under_lip, chin = (seen_from_the_front(0.0, lm[57, 1] - dy) for dy in (0.035, 0.13))
+    border = lip_contour(lm)[:, 1].min()  # the lower lip's border, under its middle
+    under_lip, chin = (seen_from_the_front(0.0, border - dy) for dy in (LOWER_LIP_SHADOW[0], 0.15))
     assert under_lip < 0.92 * chin, (under_lip, chin)
 
 
