@@ -81,7 +81,7 @@ bench: setup
 	$(BIN)/python bench/train_eval.py   # builds the CPU training data first (~40 min), then ~45 min
 	$(BIN)/python bench/expression_signal.py --ckpt build/bench-train/meflownet/stage1/last.pt   # ~1.5 min
 	$(BIN)/python bench/instruct_emotions.py   # builds 200 labelled pairs first (~6 min), then ~30 s
-	$(BIN)/python bench/realism.py --picture docs/realism_side_by_side.png --overlay docs/realism_landmarks.png --sheet docs/realism_identities.png   # ~24 s per 512-px pair with mediapipe
+	$(BIN)/python bench/realism.py --picture docs/realism_side_by_side.png --overlay docs/realism_landmarks.png --sheet docs/realism_identities.png --bias docs/realism_bias.png   # ~24 s per 512-px pair with mediapipe
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -4,7 +4,10 @@ is their texture? Per recipe, on a fixed set of samples (indices 0..N-1):
 - detection rate and median NME (inter-ocular) of mediapipe's landmarks against the exact
   projected ground-truth landmarks, per landmark group as well;
 - DIS trackability: DIS facial-flow EPE over the face divided by the mean true motion;
-- seconds per rendered pair.
+- seconds per rendered pair;
+- shape bias: detected over true length of the face, nose, mouth, chin, jaw, cheeks and brows
+  (a detector regresses towards the real faces it learnt, so a length it finds shorter is one the
+  renders have longer than real faces), and a picture of the mean pull on each landmark (--bias).
 
 Reference row: the package's real photos (astronaut, Grace Hopper), fitted by `meflow fit`, with
 the detector's landmarks against the fitted mesh's projected landmarks (the same NME the fitter
@@ -86,8 +89,58 @@ def measure_recipe(recipe, n: int, detector) -> tuple[dict, list, list]:
         "nme_mean": float(np.mean(nmes)) if nmes else float("nan"),
         "nme_by_group": {g: float(np.median([x[g] for x in groups])) for g in GROUP_MEMBERS} if groups else {},
         "dis_trackability": float(np.median(ratios)), "seconds_per_pair": float(np.mean(seconds[1:] or seconds)),
+        "detected_over_true": length_bias(marked),
     }
     return row, onsets, marked
+
+
+# Lengths whose detected-over-true ratio says where the renders' shape departs from the faces the
+# detector learnt: a detector regresses towards the faces it was trained on, so a length it finds
+# consistently shorter than the truth is one the renders have longer than real faces do.
+SHAPE_LENGTHS = {"face 27-8": (27, 8), "nose 27-33": (27, 33), "mouth 48-54": (48, 54), "chin 6-10": (6, 10),
+                 "jaw 4-12": (4, 12), "cheeks 2-14": (2, 14), "brows 17-26": (17, 26)}
+
+
+def length_bias(marked: list) -> dict[str, float]:
+    """Median over the detected samples of detected / true length, per SHAPE_LENGTHS."""
+    pairs = [(truth, found) for _, truth, found in marked if found is not None]
+    return {name: float(np.median([np.linalg.norm(f[a] - f[b]) / np.linalg.norm(t[a] - t[b]) for t, f in pairs]))
+            for name, (a, b) in SHAPE_LENGTHS.items()} if pairs else {}
+
+
+def eye_frame(truth: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """points (68, 2) in the frame of truth's eyes: origin between the eye centres, x along the
+    eye line, unit = the inter-ocular distance (iBUG's outer eye corners)."""
+    left, right = truth[36:42].mean(0), truth[42:48].mean(0)
+    axis = (right - left) / np.linalg.norm(right - left)
+    rotation = np.stack([axis, [-axis[1], axis[0]]])
+    return (points - 0.5 * (left + right)) @ rotation.T / inter_ocular(truth)
+
+
+def bias_picture(marked: list, path: Path, gain: float = 3.0) -> None:
+    """The mean true landmarks in the eye frame, with arrows to the mean detected ones (lengthened
+    `gain` times): where the detector, trained on real faces, pulls each point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = [(eye_frame(t, t), eye_frame(t, f)) for _, t, f in marked if f is not None]
+    truth = np.mean([t for t, _ in pairs], 0)
+    pull = np.mean([f - t for t, f in pairs], 0)
+    fig, ax = plt.subplots(figsize=(4.5, 5.0))
+    ax.scatter(*truth.T, s=9, c="tab:green", label="ground truth (mean)")
+    ax.quiver(*truth.T, *(gain * pull).T, angles="xy", scale_units="xy", scale=1.0, color="tab:red", width=0.005,
+              label=f"detector's pull x{gain:g}")
+    ax.invert_yaxis()
+    ax.set_aspect("equal")
+    ax.set_xticks([]), ax.set_yticks([])
+    ax.legend(loc="lower center", fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.12), ncol=2)
+    ax.set_title(f"Where the detector moves the landmarks ({len(pairs)} renders)", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
 
 
 def measure_real_photos(detector) -> dict:
@@ -159,6 +212,8 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path, default=None, help="A 4 x 4 contact sheet of the last recipe's first 16 identities.")
     parser.add_argument("--overlay", type=Path, default=None,
                         help="The last recipe's first 4 renders with ground-truth (green) and detected (red) landmarks.")
+    parser.add_argument("--bias", type=Path, default=None,
+                        help="The last recipe's mean landmarks with arrows to where the detector puts them.")
     args = parser.parse_args()
     detector = MediapipeDetector()
     print(f"realism: {os.cpu_count()} cores, mediapipe face mesh -> iBUG-68, {args.samples} samples per recipe")
@@ -178,6 +233,7 @@ def main() -> None:
             print(f"{label:<28} {100 * row['detection_rate']:7.0f}% {row['nme_median']:8.3f} "
                   + " ".join(f"{g.get(k, float('nan')):6.3f}" for k in GROUP_MEMBERS)
                   + f" {row['dis_trackability']:9.3f} {row['seconds_per_pair']:7.2f}", flush=True)
+            print(f"{'':<28} detected / true: " + ", ".join(f"{k} {v:.3f}" for k, v in row["detected_over_true"].items()), flush=True)
     if args.real:
         real = measure_real_photos(detector)
         rows.append(real)
@@ -188,6 +244,9 @@ def main() -> None:
     if args.overlay:
         landmark_overlay(marked, args.overlay)
         print(f"wrote {args.overlay}")
+    if args.bias:
+        bias_picture(marked, args.bias)
+        print(f"wrote {args.bias}")
     if args.sheet:
         last = list(pictures.values())[-1][:16]
         grid = [np.concatenate(last[r:r + 4], 1) for r in range(0, len(last) - len(last) % 4, 4)]

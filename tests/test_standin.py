@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from facial.demographics import SEXES, corner_weights, sample_demographic
 from flame_assets.standin.expressions import ACTIONS, N_BILATERAL, N_ONE_SIDED_SOURCES
 from flame_assets.standin.geometry import build_template
 from flame_assets.standin.landmarks import yaw_of_bin
+from flame_assets.standin.proportions import ADULT_RATIOS, MEASURES
 from flame_assets.standin.spec import VERSION
 
 # iBUG-68 indices used below.
@@ -202,6 +204,24 @@ def test_identity_space_gives_plausible_heads(standin_model, neutral):
         heads = standin_model(shape=torch.tensor(rng.normal(size=(8, 300)), dtype=torch.float32)).vertices.numpy()
     ratio = np.ptp(heads, axis=1) / base
     assert np.all((ratio > 0.85) & (ratio < 1.15)) and ratio.std() > 0.005
+
+
+def test_a_random_man_or_woman_has_an_adults_mouth_nose_and_chin_for_the_eyes(standin_assets, standin_model):
+    """MakeHuman's corners gave doll's faces (a woman's mouth 0.49 of her eye width, adults 0.57;
+    a pointed chin): the people the random source draws have an adult's mouth width, nose length
+    and chin width for their eyes, on average over ancestries and ages, and still differ."""
+    rng = np.random.default_rng(5)
+    for sex in SEXES:
+        people = [sample_demographic(rng, 1.0 if sex == "female" else 0.0, (1.0, 1.0), 0.5, (0.0, 0.5)) for _ in range(24)]
+        shape = np.zeros((len(people), standin_model.n_shape))
+        shape[:, standin_assets.demographic_index] = np.stack([corner_weights(p) for p in people]) * standin_assets.demographic_full
+        with torch.no_grad():
+            lm = standin_model(shape=torch.tensor(shape, dtype=torch.float32)).landmarks.numpy()
+        eyes = np.linalg.norm(lm[:, 36] - lm[:, 45], axis=1)
+        for name, (a, b) in MEASURES.items():
+            ratio = np.linalg.norm(lm[:, a] - lm[:, b], axis=1) / eyes
+            assert abs(ratio.mean() - ADULT_RATIOS[sex][name]) < 0.015, (sex, name, ratio.mean())
+            assert ratio.std() > 0.005, (sex, name)
 
 
 def test_generation_is_deterministic_across_processes(tmp_path, standin_assets):

@@ -13,7 +13,7 @@ from facial.demographics import CORNERS
 
 from ..assets import ROOT_PARENT
 from ..cache import atomic_folder, default_cache_dir
-from . import expressions, human, shape_space
+from . import expressions, human, proportions, shape_space
 from .geometry import Template, build_template, skin, slit_shifts
 from .landmarks import contour_embedding, static_landmark_vertices, vertex_embedding
 from .mesh import vertex_normals
@@ -47,6 +47,33 @@ def eyelid_blendshapes(template: Template, spec: HeadSpec) -> np.ndarray:
     return out
 
 
+def frontal_embedding(template: Template, static: np.ndarray, contour_faces: np.ndarray, contour_bary: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The 68 iBUG points of a frontal face as ((68, 3) vertex indices, (68, 3) barycentrics): the
+    contour's yaw-0 row, then the static points (each on its vertex)."""
+    on_vertex = np.zeros((len(static), 3))
+    on_vertex[:, 0] = 1.0
+    return (np.concatenate([template.faces[contour_faces[0]], np.repeat(static[:, None], 3, axis=1)]),
+            np.concatenate([contour_bary[0], on_vertex]))
+
+
+def adult_corners(template: Template, regions, identity: np.ndarray, corners: list[int], full: np.ndarray,
+                  shape_names: list[str], frontal: tuple[np.ndarray, np.ndarray], spec: HeadSpec) -> np.ndarray:
+    """identity (V, 3, K) directions (named by shape_names) with each demographic corner's column
+    (corners, applied in full by coefficient full) corrected to adult proportions (see
+    proportions.py); frontal: see frontal_embedding."""
+    nose_base_y = template.vertices[frontal[0][33, 0], 1]
+    midface = _to_vertices(template, proportions.midface_length(regions.points, nose_base_y, spec))
+    correctors = np.stack([midface if name is None else identity[:, :, shape_names.index(name)] for name in proportions.SLIDERS])
+    whole = np.stack([identity[:, :, c] * f for c, f in zip(corners, full)])
+    sexes = [name.split("-")[1] for name in CORNERS]
+    units = proportions.corner_corrections(template.vertices, whole, sexes, correctors, frontal)
+    out = identity.copy()
+    for c, f, u in zip(corners, full, units):
+        out[:, :, c] += np.tensordot(u, correctors, axes=1) / f
+    return out
+
+
 def build_model(spec: HeadSpec = SPEC) -> dict:
     """Everything FLAME's files hold, as numpy arrays (see flame_assets.assets.FlameAssets)."""
     template = build_template(spec)
@@ -59,13 +86,13 @@ def build_model(spec: HeadSpec = SPEC) -> dict:
     human_names, human_dirs, human_full = shape_space.human_directions(template, slit_shifts(template.grid, spec), spec)
     shape_names = list(shape_space.NAMED_SHAPES) + human_names
     corners = [len(shape_space.NAMED_SHAPES) + human_names.index(f"macro {c}") for c in CORNERS]
-    shapedirs = np.concatenate([
-        _to_vertices(template, shape_space.shape_directions(regions, region_normals, human_dirs)),
-        _to_vertices(template, expressions.expression_directions(regions, joints[2])),
-    ], axis=2)
     static = static_landmark_vertices(template)
-    static_faces, static_bary = vertex_embedding(static, template.faces)
     contour_faces, contour_bary = contour_embedding(template, spec)
+    identity = _to_vertices(template, shape_space.shape_directions(regions, region_normals, human_dirs))
+    identity = adult_corners(template, regions, identity, corners, human_full[np.array(corners) - len(shape_space.NAMED_SHAPES)],
+                             shape_names, frontal_embedding(template, static, contour_faces, contour_bary), spec)
+    shapedirs = np.concatenate([identity, _to_vertices(template, expressions.expression_directions(regions, joints[2]))], axis=2)
+    static_faces, static_bary = vertex_embedding(static, template.faces)
     return dict(
         v_template=template.vertices, f=template.faces, shapedirs=shapedirs,
         posedirs=pose_correctives(template, regions), J_regressor=j_regressor,

@@ -10,8 +10,8 @@ import numpy as np
 
 from facial.flame_layout import JOINT_NAMES  # noqa: F401  (re-exported: the stand-in's skeleton is FLAME's)
 
-VERSION = 5  # 2: jaw underside, chin, thicker neck, eyeballs that follow identity bumps; 3: a real human head's surface and
-# identity targets; 4: a neck by sex; 5: temples filled out
+VERSION = 6  # 2: jaw underside, chin, thicker neck, eyeballs that follow identity bumps; 3: a real human head's surface and
+# identity targets; 4: a neck by sex; 5: temples filled out; 6: adult mouth, nose and chin sizes (proportions.py)
 SEED = 20260  # the generator's own seed: the stand-in is a fixed model, not a random draw
 
 
