@@ -1,10 +1,12 @@
 """Adult proportions for the stand-in's demographic corners.
 
 MakeHuman's macro targets, carried onto the stand-in in full, give its people a doll's face: a
-mouth and a nose too small for the eyes. Measured on the twelve corners (iBUG landmarks, ratios to
-the outer eye corners' distance ex-ex): mouth width ch-ch / ex-ex 0.47-0.52 for the women and
-0.49-0.56 for the men, against 0.57-0.59 in adults; nose length n-sn / ex-ex 0.48-0.51 for the
-women, against 0.545. Small features on a large head read as a child's or a cartoon's.
+mouth and a nose too small for the eyes, and a pointed chin. Measured on the twelve corners (iBUG
+landmarks, ratios to the outer eye corners' distance ex-ex): mouth width ch-ch / ex-ex 0.47-0.52
+for the women and 0.49-0.56 for the men, against 0.57-0.59 in adults; nose length n-sn / ex-ex
+0.48-0.51 for the women, against 0.545; chin width (iBUG 6-10) 0.78-0.79 for both, against 1.00 and
+1.04 on the package's two real photos. Small features on a large head read as a child's or a
+cartoon's.
 
 Each sex's corners get one correction, the same for every ancestry and age (so the ancestries keep
 the differences MakeHuman gives them), that brings the sex's mean to the adult ratio. It is made of
