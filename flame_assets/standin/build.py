@@ -86,11 +86,12 @@ def build_model(spec: HeadSpec = SPEC) -> dict:
     human_names, human_dirs, human_full = shape_space.human_directions(template, slit_shifts(template.grid, spec), spec)
     shape_names = list(shape_space.NAMED_SHAPES) + human_names
     corners = [len(shape_space.NAMED_SHAPES) + human_names.index(f"macro {c}") for c in CORNERS]
+    corner_full = human_full[np.array(corners) - len(shape_space.NAMED_SHAPES)]
     static = static_landmark_vertices(template)
     contour_faces, contour_bary = contour_embedding(template, spec)
     identity = _to_vertices(template, shape_space.shape_directions(regions, region_normals, human_dirs))
-    identity = adult_corners(template, regions, identity, corners, human_full[np.array(corners) - len(shape_space.NAMED_SHAPES)],
-                             shape_names, frontal_embedding(template, static, contour_faces, contour_bary), spec)
+    identity = adult_corners(template, regions, identity, corners, corner_full, shape_names,
+                             frontal_embedding(template, static, contour_faces, contour_bary), spec)
     shapedirs = np.concatenate([identity, _to_vertices(template, expressions.expression_directions(regions, joints[2]))], axis=2)
     static_faces, static_bary = vertex_embedding(static, template.faces)
     return dict(
@@ -104,7 +105,7 @@ def build_model(spec: HeadSpec = SPEC) -> dict:
         uv=template.uv, uv_faces=template.uv_faces,
         shape_names=shape_names,
         demographic_index=np.array(corners, np.int64),
-        demographic_full=human_full[np.array(corners) - len(shape_space.NAMED_SHAPES)],
+        demographic_full=corner_full,
     )
 
 
